@@ -1,0 +1,120 @@
+"""The FastAPI application: GraphQL at /graphql, REST ingest at /records,
+/health without a key. Every other endpoint needs `Authorization: Bearer <key>`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from strawberry.fastapi import GraphQLRouter
+
+from directory.auth import Role, role_of
+from directory.graph_access import open_graph
+from directory.graphql_api import Context, schema
+from directory.ingest import ingest_lines
+from directory.settings import Settings, get_settings
+from graph.store import GraphWriter
+from resolvers.records import iter_body
+
+log = logging.getLogger("directory.app")
+
+
+def _writer(request: Request) -> GraphWriter:
+    writer: GraphWriter = request.app.state.writer
+    return writer
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+GraphDep = Annotated[GraphWriter, Depends(_writer)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def _role(request: Request, writer: GraphDep) -> Role | None:
+    key = _bearer(request)
+    return await run_in_threadpool(role_of, writer, key) if key else None
+
+
+RoleDep = Annotated[Role | None, Depends(_role)]
+
+
+def require(role: Role, current: Role | None) -> Role:
+    """401 without a valid key, 403 when the key's role is not enough."""
+    if current is None:
+        raise HTTPException(
+            401,
+            "missing or unknown API key: send 'Authorization: Bearer <key>' "
+            "(make one with `directory keys create --role agent`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not current.allows(role):
+        raise HTTPException(403, f"this needs the {role.value} role; your key is {current.value}")
+    return current
+
+
+async def _graphql_context(
+    request: Request, writer: GraphDep, settings: SettingsDep, role: RoleDep
+) -> Context:
+    # The GraphiQL page itself carries no data, so it opens without a key;
+    # every query needs one.
+    is_ide_page = request.method == "GET" and "query" not in request.query_params
+    if not is_ide_page:
+        require(Role.AGENT, role)
+    return Context(writer=writer, settings=settings, role=role)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application, on the graph the settings name (opened at startup)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.writer = await run_in_threadpool(open_graph, settings)
+        log.info("graph ready (%s)", app.state.writer.backend.dialect.engine)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.state.writer.backend.close)
+
+    app = FastAPI(title="Identity directory", lifespan=lifespan)
+    graphql: GraphQLRouter[Context, None] = GraphQLRouter(
+        schema, context_getter=_graphql_context, graphql_ide="graphiql"
+    )
+    app.include_router(graphql, prefix="/graphql")
+
+    @app.get("/health")
+    async def health(writer: GraphDep) -> JSONResponse:
+        """Liveness and graph reachability; the only endpoint without a key."""
+        ok = writer.backend.health()
+        body = {"status": "ok" if ok else "degraded", "graph": writer.backend.dialect.engine}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.post("/records")
+    async def post_records(
+        request: Request, writer: GraphDep, settings: SettingsDep, role: RoleDep
+    ) -> dict[str, Any]:
+        """Ingest a JSON array or JSONL body; bad records are reported, the rest go in."""
+        require(Role.ADMIN, role)
+        body = (await request.body()).decode("utf-8", errors="replace")
+        parsed = iter_body(body, default_region=settings.default_region)
+        report = await run_in_threadpool(
+            ingest_lines, writer, parsed, settings=settings, origin="request"
+        )
+        return report.as_dict()
+
+    return app

@@ -1,0 +1,220 @@
+"""The `directory` command line: serve, ingest, export, keys, demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import IO
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from directory.auth import Role, create_key
+from directory.graph_access import graph_session
+from directory.ingest import IngestReport, ingest_lines
+from directory.settings import Settings, get_settings
+from graph.store import GraphWriter
+from resolvers.records import ParsedLine, iter_csv, iter_jsonl
+
+err = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (queries at debug level).")
+def main(verbose: bool) -> None:
+    """Identity directory: resolve records from every channel into one identity
+    graph and serve unified profiles over GraphQL.
+
+    The graph is chosen by DIRECTORY_GRAPH_URL (falkordb://, neo4j://, bolt://);
+    unset, an embedded FalkorDB keeps its data in DIRECTORY_DATA_DIR (./data).
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:
+        logging.getLogger("graph").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, help="Server processes.")
+@click.option("--demo", is_flag=True, help="Load the demo population first if the graph is empty.")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Serve the API (GraphiQL at /graphql) on the configured graph."""
+    import uvicorn
+
+    settings = get_settings()
+    if demo:
+        _load_demo(settings, only_if_empty=True)
+    err.print(f"serving on http://{host}:{port}/graphql (health: /health)")
+    uvicorn.run(
+        "directory.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="info",
+    )  # fmt: skip
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto",
+    show_default=True, help="Input format; auto picks by extension (.csv) and content.",
+)  # fmt: skip
+def ingest(files: tuple[str, ...], fmt: str) -> None:
+    """Ingest records (JSONL or CSV files, '-' for stdin).
+
+    Exits 0 when every record went in, 1 when any was rejected (the others still go in).
+    """
+    settings = get_settings()
+    report = IngestReport()
+    with graph_session(settings) as writer, _progress() as progress:
+        for name in files:
+            total = None if name == "-" else _count_lines(Path(name))
+            task = progress.add_task(name, total=total)
+            with _open(name) as handle:
+                ingest_lines(
+                    writer, _parse(handle, name, fmt, settings), settings=settings, origin=name,
+                    report=report, on_batch=partial(progress.advance, task),
+                )  # fmt: skip
+    _print_report(report)
+    sys.exit(1 if report.rejected else 0)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=err, transient=False,
+    )  # fmt: skip
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+
+
+def _open(name: str) -> IO[str]:
+    if name == "-":
+        return sys.stdin
+    try:
+        return Path(name).open(encoding="utf-8", newline="")
+    except OSError as error:
+        raise click.ClickException(f"cannot read {name}: {error.strerror}") from error
+
+
+def _parse(handle: IO[str], name: str, fmt: str, settings: Settings) -> Iterator[ParsedLine]:
+    is_csv = fmt == "csv" or (fmt == "auto" and name.lower().endswith(".csv"))
+    reader = iter_csv if is_csv else iter_jsonl
+    return reader(handle, default_region=settings.default_region)
+
+
+def _print_report(report: IngestReport) -> None:
+    err.print(
+        f"read {report.read}, created {report.created}, updated {report.updated}, "
+        f"rejected {len(report.rejected)}; profiles created {report.profiles_created}, "
+        f"merged {report.profiles_merged}, split {report.profiles_split}"
+        + (f"; {report.generic_marked} values marked generic" if report.generic_marked else "")
+    )
+    for rejection in report.rejected[:50]:
+        err.print(f"  [red]rejected[/red] {rejection.origin}:{rejection.line}: {rejection.reason}")
+    if len(report.rejected) > 50:
+        err.print(f"  … and {len(report.rejected) - 50} more")
+
+
+@main.group()
+def export() -> None:
+    """Export data from the graph."""
+
+
+@export.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: stdout).")  # fmt: skip
+def assignments(output: str) -> None:
+    """One JSON line per record: {"source", "source_id", "profile_id"}."""
+    settings = get_settings()
+    stream = click.open_file(output, "w", encoding="utf-8")
+    count = 0
+    with graph_session(settings) as writer, stream:
+        for row in _all_assignments(writer):
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    err.print(f"exported {count} record assignments")
+
+
+@export.command("schema")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: stdout).")  # fmt: skip
+def export_schema(output: str) -> None:
+    """The GraphQL SDL of the API (committed as schema.graphql)."""
+    from directory.graphql_api import schema
+
+    with click.open_file(output, "w", encoding="utf-8") as stream:
+        stream.write(schema.as_str() + "\n")
+
+
+def _all_assignments(writer: GraphWriter, page: int = 20_000) -> Iterator[dict[str, str]]:
+    after = ""
+    while rows := writer.record_assignments(after, page):
+        for row in rows:
+            yield {"source": row["source"], "source_id": row["source_id"],
+                   "profile_id": row["profile_id"]}  # fmt: skip
+        after = rows[-1]["key"]
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True,
+              help="agent: read; steward: read, merge, split; admin: everything.")  # fmt: skip
+@click.option("--name", default="", help="Who or what the key is for.")
+def keys_create(role: str, name: str) -> None:
+    """Create a key and print it alone on stdout (it is stored hashed)."""
+    with graph_session(get_settings()) as writer:
+        click.echo(create_key(writer, role=Role(role), name=name))
+
+
+@main.command()
+@click.option("--seed", default=7, show_default=True, help="Random seed of the population.")
+@click.option("--customers", default=3000, show_default=True)
+@click.option("--employees", default=300, show_default=True)
+def demo(seed: int, customers: int, employees: int) -> None:
+    """Load the synthetic demo population and print an agent key to try it."""
+    _load_demo(get_settings(), only_if_empty=False, seed=seed, customers=customers,
+               employees=employees)  # fmt: skip
+
+
+def _load_demo(
+    settings: Settings, *, only_if_empty: bool, seed: int = 7, customers: int = 3000,
+    employees: int = 300,
+) -> None:  # fmt: skip
+    from directory.demo_data import generate
+    from resolvers.records import iter_json_array_items
+
+    with graph_session(settings) as writer:
+        if only_if_empty and writer.counts()["records"] > 0:
+            err.print("the graph already holds records; not loading the demo again")
+        else:
+            records = generate(seed=seed, customers=customers, employees=employees)
+            with _progress() as progress:
+                task = progress.add_task("demo records", total=len(records))
+                report = ingest_lines(
+                    writer, iter_json_array_items(records), settings=settings, origin="demo",
+                    on_batch=lambda n: progress.advance(task, n),
+                )  # fmt: skip
+            _print_report(report)
+        key = create_key(writer, role=Role.ADMIN, name="demo")
+    err.print(
+        f"\n[bold]Demo API key[/bold] (admin; send it as 'Authorization: Bearer <key>'):\n  {key}\n"
+    )

@@ -1,0 +1,357 @@
+"""The GraphQL API (Strawberry, code first). `schema.graphql` is exported from
+`schema`; a test fails when the committed file is stale.
+
+Resolvers are thin: they check the role, call `directory.profiles` or
+`directory.ingest` in a worker thread (graph calls block) and wrap the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.fastapi import BaseContext
+from strawberry.permission import BasePermission
+from strawberry.scalars import JSON
+
+from directory import profiles as service
+from directory.auth import Role
+from directory.ingest import IngestReport, ingest_lines
+from directory.settings import Settings
+from graph.store import GraphWriter, StoredProfile, StoredRecord
+from resolvers.records import iter_json_array_items
+
+
+@dataclass
+class Context(BaseContext):
+    """Per-request context: the graph, the settings and the caller's role."""
+
+    writer: GraphWriter
+    settings: Settings
+    role: Role | None
+
+
+def _needs(role: Role) -> type[BasePermission]:
+    class Needs(BasePermission):
+        message = f"this needs an API key with the {role.value} role (or higher)"
+
+        def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+            current: Role | None = info.context.role
+            return current is not None and current.allows(role)
+
+    Needs.__name__ = f"Needs{role.value.title()}"
+    return Needs
+
+
+IsAgent, IsAdmin = _needs(Role.AGENT), _needs(Role.ADMIN)
+
+
+@strawberry.input(description="An identifier as any channel sees it, e.g. twitter / @cfrancavilla")
+class IdentifierInput:
+    type: str
+    value: str
+    region: str | None = strawberry.field(
+        default=None, description="ISO country to read a national phone number in"
+    )
+
+
+@strawberry.type(description="An identifier value of the profile, across its records")
+class Identifier:
+    type: str
+    value: str
+    strength: str = strawberry.field(description="strong, medium or weak (IPs)")
+    generic: bool = strawberry.field(
+        description="shared by too many different people to link anyone (shown, never linking)"
+    )
+    people: int | None = strawberry.field(description="different people seen carrying it")
+    sources: list[str]
+    first_seen: str | None
+    last_seen: str | None
+
+
+@strawberry.type
+class IdentifierGroup:
+    type: str
+    values: list[Identifier]
+
+
+@strawberry.type
+class Attribute:
+    name: str
+    value: str
+
+
+@strawberry.type(description="One identifier as a source record carries it")
+class RecordIdentifier:
+    type: str
+    value: str
+    generic: bool
+    seen_at: str | None
+
+
+@strawberry.type(description="Why a record belongs to its profile")
+class LinkExplanation:
+    rule: str = strawberry.field(
+        description="seed (first record of the profile) or shared-identifier"
+    )
+    via: str | None = strawberry.field(description="the shared identifier, as type:value")
+    via_record: str | None = strawberry.field(description="the record it was shared with")
+    description: str
+
+
+@strawberry.type(description="One record from one source, as the source sent it")
+class SourceRecord:
+    source: str
+    source_id: str
+    kind: str
+    observed_at: str | None
+    name: str | None
+    text: str | None
+    topics: list[str]
+    attributes: list[Attribute]
+    identifiers: list[RecordIdentifier]
+    link: LinkExplanation
+
+
+@strawberry.type(description="What the person is on one network or system")
+class Facet:
+    source: str
+    names: list[str]
+    attributes: list[Attribute]
+    topics: list[str]
+    identifiers: list[RecordIdentifier]
+    record_count: int
+    last_seen: str | None
+
+
+@strawberry.type(description="An interaction on some channel: a message, ticket, call, post")
+class TimelineEntry:
+    at: str | None
+    source: str
+    source_id: str
+    name: str | None
+    text: str
+    topics: list[str]
+
+
+@strawberry.type(description="One resolved person: a customer or an employee")
+class Profile:
+    stored: strawberry.Private[StoredProfile]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.stored.id)
+
+    @strawberry.field(description="customer or employee")
+    def kind(self) -> str:
+        return self.stored.kind
+
+    @strawberry.field(description="by source priority (hr, crm, ...), then the newest record")
+    def display_name(self) -> str | None:
+        return self.stored.display_name
+
+    @strawberry.field
+    def created_at(self) -> str | None:
+        return self.stored.created_at
+
+    @strawberry.field
+    def updated_at(self) -> str | None:
+        return self.stored.updated_at
+
+    @strawberry.field
+    def record_count(self) -> int:
+        return len(self.stored.records)
+
+    @strawberry.field(description="every identifier value, once")
+    def identifiers(self) -> list[Identifier]:
+        return [Identifier(**vars(i)) for i in service.identifiers(self.stored)]
+
+    @strawberry.field(description="identifiers grouped by type")
+    def identifier_groups(self) -> list[IdentifierGroup]:
+        groups: dict[str, list[Identifier]] = {}
+        for item in self.identifiers():
+            groups.setdefault(item.type, []).append(item)
+        return [IdentifierGroup(type=t, values=v) for t, v in groups.items()]
+
+    @strawberry.field(description="one facet per source or network")
+    def facets(self) -> list[Facet]:
+        return [
+            Facet(
+                source=f.source,
+                names=f.names,
+                attributes=_attributes(f.attributes),
+                topics=f.topics,
+                identifiers=_unique_identifiers(f.records),
+                record_count=len(f.records),
+                last_seen=f.last_seen,
+            )
+            for f in service.facets(self.stored)
+        ]
+
+    @strawberry.field(description="every source record, oldest first, with how it was linked")
+    def records(self) -> list[SourceRecord]:
+        ordered = sorted(self.stored.records, key=lambda r: (r.observed_at or "", r.key))
+        return [_source_record(r) for r in ordered]
+
+    @strawberry.field(description="interactions across channels, newest first")
+    def timeline(self, first: int = 50) -> list[TimelineEntry]:
+        return [
+            TimelineEntry(
+                at=r.observed_at,
+                source=r.source,
+                source_id=r.source_id,
+                name=r.name,
+                text=r.text or "",
+                topics=r.topics,
+            )
+            for r in service.timeline(self.stored, first)
+        ]
+
+
+def _attributes(attributes: dict[str, str]) -> list[Attribute]:
+    return [Attribute(name=k, value=v) for k, v in sorted(attributes.items())]
+
+
+def _record_identifiers(record: StoredRecord) -> list[RecordIdentifier]:
+    return [
+        RecordIdentifier(type=i.type, value=i.value, generic=bool(i.generic), seen_at=i.seen_at)
+        for i in sorted(record.identifiers, key=lambda i: (i.type, i.value))
+    ]
+
+
+def _unique_identifiers(records: list[StoredRecord]) -> list[RecordIdentifier]:
+    unique = {(i.type, i.value): i for r in records for i in _record_identifiers(r)}
+    return [unique[k] for k in sorted(unique)]
+
+
+def _source_record(record: StoredRecord) -> SourceRecord:
+    return SourceRecord(
+        source=record.source,
+        source_id=record.source_id,
+        kind=record.kind,
+        observed_at=record.observed_at,
+        name=record.name,
+        text=record.text,
+        topics=record.topics,
+        attributes=_attributes(record.attributes),
+        identifiers=_record_identifiers(record),
+        link=_explain(record),
+    )
+
+
+def _explain(record: StoredRecord) -> LinkExplanation:
+    link = record.link
+    if link.rule == "shared-identifier" and link.via:
+        text = f"shares {link.via} with record {link.via_record}"
+    else:
+        text = "first record of this profile"
+    return LinkExplanation(
+        rule=link.rule, via=link.via, via_record=link.via_record, description=text
+    )
+
+
+def _wrap(stored: StoredProfile | None) -> Profile | None:
+    return Profile(stored=stored) if stored else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        permission_classes=[IsAgent],
+        description="The one profile carrying an identifier; null when nobody (or several "
+        "different people: a generic value) carries it.",
+    )
+    async def lookup(self, info: strawberry.Info, identifier: IdentifierInput) -> Profile | None:
+        ctx: Context = info.context
+        region = identifier.region or ctx.settings.default_region
+        stored = await run_in_threadpool(
+            service.lookup, ctx.writer, type_=identifier.type, value=identifier.value, region=region
+        )
+        return _wrap(stored)
+
+    @strawberry.field(
+        permission_classes=[IsAgent],
+        description="Every profile carrying an identifier, most records first.",
+    )
+    async def profiles_by_identifier(
+        self, info: strawberry.Info, identifier: IdentifierInput
+    ) -> list[Profile]:
+        ctx: Context = info.context
+        region = identifier.region or ctx.settings.default_region
+
+        def load() -> list[StoredProfile]:
+            ids = service.profile_ids_by_identifier(
+                ctx.writer, type_=identifier.type, value=identifier.value, region=region
+            )
+            found = (ctx.writer.profile(pid) for pid in ids)
+            return [p for p in found if p is not None]
+
+        return [Profile(stored=p) for p in await run_in_threadpool(load)]
+
+    @strawberry.field(
+        permission_classes=[IsAgent],
+        description="A profile by id; an id that was merged away resolves to the survivor.",
+    )
+    async def profile(self, info: strawberry.Info, id: strawberry.ID) -> Profile | None:  # noqa: A002 - GraphQL's own name
+        ctx: Context = info.context
+        return _wrap(await run_in_threadpool(service.get_profile, ctx.writer, profile_id=str(id)))
+
+    @strawberry.field(permission_classes=[IsAgent], description="Profiles by name, best first.")
+    async def search_profiles(
+        self, info: strawberry.Info, name: str, first: int = 10
+    ) -> list[Profile]:
+        ctx: Context = info.context
+        found = await run_in_threadpool(
+            service.search, ctx.writer, name=name, first=max(1, min(first, 100))
+        )
+        return [Profile(stored=p) for p in found]
+
+
+@strawberry.type
+class Rejection:
+    line: int
+    reason: str
+
+
+@strawberry.type(description="What an ingest read, changed and refused")
+class IngestResult:
+    read: int
+    created: int
+    updated: int
+    rejected: list[Rejection]
+    profiles_created: int
+    profiles_merged: int
+    profiles_split: int
+
+    @staticmethod
+    def of(report: IngestReport) -> IngestResult:
+        return IngestResult(
+            read=report.read,
+            created=report.created,
+            updated=report.updated,
+            rejected=[Rejection(line=r.line, reason=r.reason) for r in report.rejected],
+            profiles_created=report.profiles_created,
+            profiles_merged=report.profiles_merged,
+            profiles_split=report.profiles_split,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Ingest records in the record format; each is validated on its own, "
+        "so a bad one is reported by its position and the others go in.",
+    )
+    async def ingest(self, info: strawberry.Info, records: list[JSON]) -> IngestResult:
+        ctx: Context = info.context
+        parsed = iter_json_array_items(records, default_region=ctx.settings.default_region)
+        report = await run_in_threadpool(
+            ingest_lines, ctx.writer, parsed, settings=ctx.settings, origin="graphql"
+        )
+        return IngestResult.of(report)
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation)

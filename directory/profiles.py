@@ -1,0 +1,126 @@
+"""Reading unified profiles: lookup by identifier, by id (old ids follow their
+merges), by name; and the derived views a helpdesk agent reads — identifiers
+grouped by type, one facet per network, a cross-channel timeline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from graph.store import GraphReader, StoredIdentifier, StoredProfile, StoredRecord
+from resolvers.identifiers import IdentifierError, canonical_type, normalise
+
+
+def lookup(
+    reader: GraphReader, *, type_: str, value: str, region: str | None
+) -> StoredProfile | None:
+    """The one profile carrying an identifier; None when nobody or several people do."""
+    ids = profile_ids_by_identifier(reader, type_=type_, value=value, region=region)
+    return reader.profile(ids[0]) if len(ids) == 1 else None
+
+
+def profile_ids_by_identifier(
+    reader: GraphReader, *, type_: str, value: str, region: str | None
+) -> list[str]:
+    """Every profile carrying an identifier (a generic value may have many)."""
+    kind = canonical_type(type_)
+    try:
+        key = f"{kind}:{normalise(kind, value, region=region)}"
+    except IdentifierError:
+        return []
+    return reader.profile_ids_by_identifier(key)
+
+
+def get_profile(reader: GraphReader, *, profile_id: str) -> StoredProfile | None:
+    """A profile by id; an id merged into another resolves to the survivor."""
+    live = reader.resolve_profile_id(profile_id)
+    return reader.profile(live) if live else None
+
+
+def search(reader: GraphReader, *, name: str, first: int) -> list[StoredProfile]:
+    """Profiles whose records' names match, best first."""
+    query = " ".join(word for word in name.split() if word.isalnum() or len(word) > 1)
+    if not query.strip():
+        return []
+    profiles = (reader.profile(pid) for pid in reader.search_names(query, first))
+    return [p for p in profiles if p is not None]
+
+
+@dataclass
+class MergedIdentifier:
+    """One identifier value across the profile's records."""
+
+    type: str
+    value: str
+    strength: str
+    generic: bool
+    people: int | None
+    sources: list[str] = field(default_factory=list)
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+def identifiers(profile: StoredProfile) -> list[MergedIdentifier]:
+    """Each identifier value once, with the sources that carry it."""
+    merged: dict[tuple[str, str], MergedIdentifier] = {}
+    for record in profile.records:
+        for stored in record.identifiers:
+            item = merged.get((stored.type, stored.value))
+            if item is None:
+                item = merged[(stored.type, stored.value)] = _merged(stored)
+            if record.source not in item.sources:
+                item.sources.append(record.source)
+            item.first_seen = _min(item.first_seen, stored.first_seen)
+            item.last_seen = _max(item.last_seen, stored.seen_at or stored.last_seen)
+    return sorted(merged.values(), key=lambda i: (i.type, i.value))
+
+
+def _merged(stored: StoredIdentifier) -> MergedIdentifier:
+    return MergedIdentifier(
+        stored.type, stored.value, stored.strength, bool(stored.generic), stored.people
+    )
+
+
+def _min(a: str | None, b: str | None) -> str | None:
+    return min(x for x in (a, b) if x) if (a or b) else None
+
+
+def _max(a: str | None, b: str | None) -> str | None:
+    return max(x for x in (a, b) if x) if (a or b) else None
+
+
+@dataclass
+class Facet:
+    """What the person is on one network or system."""
+
+    source: str
+    names: list[str]
+    records: list[StoredRecord]
+    attributes: dict[str, str]
+    topics: list[str]
+    last_seen: str | None
+
+
+def facets(profile: StoredProfile) -> list[Facet]:
+    """One facet per source: its names, attributes (newest wins) and topics."""
+    by_source: dict[str, list[StoredRecord]] = defaultdict(list)
+    for record in profile.records:
+        by_source[record.source].append(record)
+    return [_facet(source, records) for source, records in sorted(by_source.items())]
+
+
+def _facet(source: str, records: list[StoredRecord]) -> Facet:
+    oldest_first = sorted(records, key=lambda r: r.observed_at or "")
+    attributes: dict[str, str] = {}
+    for record in oldest_first:
+        attributes.update(record.attributes)
+    names = list(dict.fromkeys(r.name for r in reversed(oldest_first) if r.name))
+    topics = list(dict.fromkeys(t for r in oldest_first for t in r.topics))
+    return Facet(source, names, oldest_first, attributes, topics, oldest_first[-1].observed_at)
+
+
+def timeline(profile: StoredProfile, first: int) -> list[StoredRecord]:
+    """Interactions across channels (records with text), newest first."""
+    events = [r for r in profile.records if r.text]
+    events.sort(key=lambda r: (r.observed_at or "", r.key), reverse=True)
+    return events[:first]

@@ -1,0 +1,58 @@
+"""One validated settings object, read from `DIRECTORY_*` environment variables.
+
+Built by `get_settings()` (cached) so tests pass their own `Settings` instead of
+touching the environment; nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SOURCE_PRIORITY = [
+    "hr", "crm", "billing", "helpdesk", "calls", "linkedin", "facebook", "twitter", "web",
+]  # fmt: skip
+
+
+class Settings(BaseSettings):
+    """Everything the service and the CLI can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="DIRECTORY_", extra="ignore")
+
+    graph_url: str | None = Field(
+        default=None,
+        description="falkordb://host:port, neo4j://host:port or bolt://…; unset: embedded",
+    )
+    data_dir: Path = Field(default=Path("data"), description="where the embedded graph lives")
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str | None = None
+    default_region: str | None = Field(
+        default=None, description="ISO country for national phone numbers without a country"
+    )
+    generic_threshold: int = Field(
+        default=2,
+        ge=1,
+        description="a value carried by more than this many different people stops linking",
+    )
+    source_priority: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SOURCE_PRIORITY),
+        description="display-name survivorship: earlier sources win, then the newest record",
+    )
+    batch_size: int = Field(default=1000, ge=1, le=50_000)
+
+    def source_rank(self, source: str) -> int:
+        """Lower is more trusted; unknown sources rank last."""
+        try:
+            return self.source_priority.index(source)
+        except ValueError:
+            return len(self.source_priority)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

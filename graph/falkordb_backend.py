@@ -1,0 +1,145 @@
+"""FalkorDB, embedded or external, through the official `falkordb` client."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from graph.backend import Dialect, GraphBackend, Row, SchemaSpec, Statement
+
+FALKORDB_DIALECT = Dialect(
+    engine="falkordb",
+    fulltext_query="CALL db.idx.fulltext.queryNodes('{label}', $query) YIELD node, score",
+)
+
+
+class FalkorDBBackend(GraphBackend):
+    """One named graph on a FalkorDB server (a Redis with the graph module)."""
+
+    dialect = FALKORDB_DIALECT
+
+    def __init__(
+        self,
+        *,
+        graph_name: str,
+        host: str | None = None,
+        port: int | None = None,
+        unix_socket: str | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        from falkordb import FalkorDB  # lazy: the driver is optional for Neo4j users
+
+        self._client_name = f"directory-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        connection = {"max_connections": 64, "client_name": self._client_name}
+        if unix_socket:
+            self._db: Any = FalkorDB(unix_socket_path=unix_socket, **connection)
+        else:
+            self._db = FalkorDB(host=host or "localhost", port=port or 6379, **connection)
+        self._graph_name = graph_name
+        self._address = (host, port, unix_socket)
+        self._graph: Any = self._db.select_graph(graph_name)
+        self._on_close = on_close
+
+    def reconnect(self) -> FalkorDBBackend:
+        """A second, independent connection to the same graph."""
+        host, port, unix_socket = self._address
+        return FalkorDBBackend(
+            graph_name=self._graph_name, host=host, port=port, unix_socket=unix_socket
+        )
+
+    def explain(self, statement: Statement) -> list[str]:
+        """FalkorDB's plan for a statement, one operation a line."""
+        query = self._graph._build_params_header(dict(statement.params)) + statement.cypher
+        plan = self._db.connection.execute_command("GRAPH.EXPLAIN", self._graph_name, query)
+        return [str(line) for line in plan]
+
+    def _read(self, statement: Statement) -> list[Row]:
+        result = self._graph.ro_query(statement.cypher, dict(statement.params))
+        return _rows(result)
+
+    def _write(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        # FalkorDB runs each query atomically and serialises writers; there is
+        # no multi-query transaction, so callers keep each statement self-contained.
+        return [_rows(self._graph.query(s.cypher, dict(s.params))) for s in statements]
+
+    def ensure_schema(self, spec: SchemaSpec) -> None:
+        # Only what is missing is created: a refused "already exists" command
+        # would still be written to the append-only file and fail again at replay.
+        ranges, texts, uniques = self._existing_schema()
+        for label, prop in [*spec.unique, *spec.indexes]:
+            if (label, prop) not in ranges:
+                self._graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})")
+        for label, prop in spec.fulltext:
+            if (label, prop) not in texts:
+                self._graph.query(f"CALL db.idx.fulltext.createNodeIndex('{label}', '{prop}')")
+        for label, prop in spec.unique:
+            if (label, prop) not in uniques:
+                self._db.connection.execute_command(
+                    "GRAPH.CONSTRAINT", "CREATE", self._graph_name, "UNIQUE", "NODE", label,
+                    "PROPERTIES", "1", prop,
+                )  # fmt: skip
+
+    def _existing_schema(self) -> tuple[set[tuple[str, str]], ...]:
+        ranges: set[tuple[str, str]] = set()
+        texts: set[tuple[str, str]] = set()
+        uniques: set[tuple[str, str]] = set()
+        # query(), not ro_query(): a read-only query fails on a graph not yet created.
+        indexes = self._graph.query(
+            "CALL db.indexes() YIELD label, properties, types RETURN label, properties, types"
+        ).result_set
+        for label, props, types in indexes:
+            for prop in props:
+                kinds = types.get(prop, [])
+                if "RANGE" in kinds:
+                    ranges.add((label, prop))
+                if "FULLTEXT" in kinds:
+                    texts.add((label, prop))
+        constraints = self._graph.query(
+            "CALL db.constraints() YIELD label, properties RETURN label, properties"
+        ).result_set
+        for label, props in constraints:
+            uniques.update((label, prop) for prop in props)
+        return ranges, texts, uniques
+
+    def health(self) -> bool:
+        try:
+            return bool(self._db.connection.ping())
+        except Exception:  # noqa: BLE001 - any failure means unhealthy
+            return False
+
+    def other_clients(self) -> int:
+        """How many connections to the server belong to other processes."""
+        clients = self._db.connection.client_list()
+        return sum(1 for client in clients if client.get("name") != self._client_name)
+
+    def compact_log(self, timeout_s: float = 600.0) -> None:
+        """Rewrite the append-only file as a snapshot, so the next start loads it
+        at once instead of replaying every query ever written."""
+        connection = self._db.connection
+        connection.bgrewriteaof()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            info = connection.info("persistence")
+            if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+                return
+            time.sleep(0.05)
+
+    def shutdown_server(self) -> None:
+        """Ask the server to save and exit (used for the embedded server only)."""
+        # The server closes the socket as it exits, which the client reports as an error.
+        with contextlib.suppress(Exception):
+            self._db.connection.shutdown(save=True)
+
+    def close(self) -> None:
+        if self._on_close is not None:
+            self._on_close()
+        self._db.connection.close()
+
+
+def _rows(result: Any) -> list[Row]:
+    names = [column[1] for column in result.header]
+    return [dict(zip(names, values, strict=True)) for values in result.result_set]

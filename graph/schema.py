@@ -1,0 +1,25 @@
+"""Constraints and indexes of the identity graph, stated once for every engine.
+
+Labels:
+- `Record {key, source, source_id, ...}`: one per source record; key = "source/source_id".
+- `Identifier {key, type, value, strength, generic, people}`: shared by the records carrying it.
+- `Profile {id, kind, display_name, ...}`: one per resolved person; a merged-away
+  profile stays as a redirect with `merged_into` set, so old ids keep resolving.
+- `ApiKey {hash, role, ...}` and `Lock {name, owner, until}`: service bookkeeping.
+"""
+
+from __future__ import annotations
+
+from graph.backend import GraphBackend, SchemaSpec
+
+SCHEMA = SchemaSpec(
+    unique=[("Record", "key"), ("Identifier", "key"), ("Profile", "id"), ("ApiKey", "hash"),
+            ("Lock", "name")],
+    indexes=[("Record", "source"), ("Profile", "merged_into")],
+    fulltext=[("Record", "name")],
+)  # fmt: skip
+
+
+def ensure_schema(backend: GraphBackend) -> None:
+    """Create every constraint and index that is missing; safe to run at each start."""
+    backend.ensure_schema(SCHEMA)

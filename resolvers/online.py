@@ -1,0 +1,132 @@
+"""Resolve what a batch of records touched, against the graph.
+
+Invariant: after each batch, every two records that share a linking identifier
+(strong or medium, not generic) sit in one profile, and no profile holds two
+records that nothing links. Only the profiles near the batch are re-clustered:
+the batch's own, those of records sharing its identifiers, and those of records
+carrying a value whose generic status just changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from ulid import ULID
+
+from graph.store import GraphWriter, RecordRow
+from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
+from resolvers.names import count_people
+
+log = logging.getLogger("resolvers")
+
+# Names sampled per identifier to count the people on it: enough to see that a
+# value is shared, bounded so a very common value costs the same as a rare one.
+_NAMES_SAMPLED = 64
+
+
+@dataclass
+class ResolutionOutcome:
+    """What one resolution changed among profiles."""
+
+    profiles_created: int = 0
+    profiles_merged: int = 0
+    profiles_split: int = 0
+    generic_marked: int = 0
+
+
+def mint_profile_id() -> str:
+    """A new, time-ordered, never reused profile id."""
+    return str(ULID())
+
+
+def update_generic(
+    writer: GraphWriter, identifier_keys: Iterable[str], threshold: int
+) -> tuple[set[str], set[str]]:
+    """Re-count the people on each identifier. Returns the keys whose generic
+    status changed, and the keys that are generic now."""
+    changes: dict[str, tuple[bool, int]] = {}
+    generic_now: set[str] = set()
+    for usage in writer.identifier_usage(identifier_keys, _NAMES_SAMPLED):
+        people = count_people(usage.names)
+        generic = people > threshold
+        if generic:
+            generic_now.add(usage.key)
+        if generic != usage.generic:
+            changes[usage.key] = (generic, people)
+    if changes:
+        log.info("generic status changed for %d identifiers: %s", len(changes), sorted(changes)[:5])
+        writer.set_generic(changes)
+    return set(changes), generic_now
+
+
+def resolve(
+    writer: GraphWriter,
+    *,
+    batch: Sequence[RecordRow],
+    identifier_keys: Iterable[str],
+    generic_threshold: int,
+    source_rank: Callable[[str], int],
+    mint: Callable[[], str] = mint_profile_id,
+) -> ResolutionOutcome:
+    """Re-cluster the neighbourhood of a just-written batch and write the result.
+
+    `batch` rows carry every linking-strength identifier of each record; the
+    generic ones are dropped here, once their status has been re-counted.
+    """
+    changed, generic_now = update_generic(writer, identifier_keys, generic_threshold)
+    batch_keys = [row.key for row in batch]
+    near = writer.neighbour_profiles(batch_keys, sorted(changed))
+    others = set(writer.profile_record_keys(near)) - set(batch_keys)
+    log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
+    rows = [
+        replace(row, linking_keys=tuple(k for k in row.linking_keys if k not in generic_now))
+        for row in batch
+    ] + writer.records_for_resolution(sorted(others))
+    found = clusters(rows)
+    assignment = assign_ids(found, mint)
+    previous = {row.key: row.link for row in rows if row.link is not None}
+    writer.apply_resolution(
+        created=assignment.created,
+        summaries=[
+            summarise(cluster, profile_id, source_rank)
+            for cluster, profile_id in zip(found, assignment.profile_ids, strict=True)
+        ],
+        links=changed_links(found, assignment.profile_ids, previous),
+        retired=assignment.retired,
+        now=utc_now(),
+    )
+    return ResolutionOutcome(
+        profiles_created=_brand_new(found, assignment.profile_ids, assignment.created),
+        profiles_merged=len(assignment.retired),
+        profiles_split=_splits(found),
+        generic_marked=len(changed),
+    )
+
+
+def _brand_new(found: Sequence[Cluster], ids: Sequence[str], created: Sequence[str]) -> int:
+    """Minted profiles for people not seen before (not pieces split off a profile)."""
+    minted = set(created)
+    return sum(
+        1
+        for cluster, profile_id in zip(found, ids, strict=True)
+        if profile_id in minted and not any(r.profile_id for r in cluster.records)
+    )
+
+
+def _splits(found: Sequence[Cluster]) -> int:
+    """Old profiles whose records now sit in more than one cluster."""
+    homes: dict[str, set[int]] = defaultdict(set)
+    for index, cluster in enumerate(found):
+        for record in cluster.records:
+            if record.profile_id:
+                homes[record.profile_id].add(index)
+    return sum(1 for clusters_of in homes.values() if len(clusters_of) > 1)
+
+
+def utc_now() -> str:
+    """Now, as the ISO-8601 UTC text every timestamp in the graph uses."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

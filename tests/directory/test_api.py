@@ -1,0 +1,126 @@
+"""The HTTP API on a real server: roles, ingest, the tweet -> profile story."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from directory.auth import Role
+from tests.conftest import LiveServer, gql
+
+STORY = [
+    {
+        "source": "crm",
+        "source_id": "C-000123",
+        "observed_at": "2026-01-10T09:00:00Z",
+        "name": "Carlos Francavilla",
+        "identifiers": [
+            {"type": "email", "value": "Carlos.F@gmail.com"},
+            {"type": "phone", "value": "+54 11 4555-1234"},
+            {"type": "account", "value": "AR-0099812"},
+            {"type": "twitter", "value": "@cfrancavilla"},
+        ],
+        "attributes": {"city": "Buenos Aires", "country": "AR"},
+    },
+    {
+        "source": "twitter",
+        "source_id": "1790001",
+        "observed_at": "2026-03-01T10:00:00Z",
+        "name": "Carlos F.",
+        "identifiers": [
+            {"type": "twitter", "value": "https://x.com/CFrancavilla"},
+            {"type": "ip", "value": "181.2.3.4", "seen_at": "2026-03-01T10:00:00Z"},
+        ],
+        "text": "my internet is at 1 Mbps again",
+    },
+    {
+        "source": "helpdesk",
+        "source_id": "T-55",
+        "observed_at": "2026-02-01T12:00:00Z",
+        "name": "carlos",
+        "identifiers": [{"type": "email", "value": "carlosf+router@gmail.com"}],
+        "text": "Router keeps rebooting",
+    },
+]
+
+PROFILE = """
+query($type: String!, $value: String!) {
+  lookup(identifier: {type: $type, value: $value}) {
+    id displayName kind recordCount
+    identifiers { type value sources }
+    identifierGroups { type values { value } }
+    facets { source names attributes { name value } }
+    timeline { source text }
+    records { source sourceId link { rule via description } }
+  }
+}
+"""
+
+
+def _post_records(server: LiveServer, key: str, body: str) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/records",
+        content=body,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+
+
+def test_health_needs_no_key_and_everything_else_does(server: LiveServer) -> None:
+    assert httpx.get(f"{server.url}/health").json() == {"status": "ok", "graph": "falkordb"}
+    assert gql(server, None, "{ __typename }").status_code == 401
+    assert gql(server, "dir_not-a-key", "{ __typename }").status_code == 401
+    assert httpx.post(f"{server.url}/records", content="[]").status_code == 401
+
+
+def test_roles_are_enforced(server: LiveServer, keys: dict[Role, str]) -> None:
+    assert _post_records(server, keys[Role.AGENT], "[]").status_code == 403
+    assert _post_records(server, keys[Role.STEWARD], "[]").status_code == 403
+    assert _post_records(server, keys[Role.ADMIN], "[]").status_code == 200
+    mutation = 'mutation { ingest(records: [{source: "crm", source_id: "1"}]) { created } }'
+    refused = gql(server, keys[Role.AGENT], mutation).json()
+    assert refused["data"] is None
+    assert "admin role" in refused["errors"][0]["message"]
+    assert gql(server, keys[Role.ADMIN], mutation).json()["data"] == {"ingest": {"created": 1}}
+
+
+def test_tweet_to_profile(server: LiveServer, keys: dict[Role, str]) -> None:
+    body = "\n".join(json.dumps(r) for r in STORY)  # JSONL
+    report = _post_records(server, keys[Role.ADMIN], body).json()
+    assert (report["created"], report["profiles_created"], report["rejected"]) == (3, 1, [])
+
+    answer = gql(server, keys[Role.AGENT], PROFILE, type="twitter", value="@cfrancavilla")
+    profile = answer.json()["data"]["lookup"]
+    assert profile["displayName"] == "Carlos Francavilla"
+    assert profile["kind"] == "customer"
+    assert profile["recordCount"] == 3
+    values = {(i["type"], i["value"]) for i in profile["identifiers"]}
+    assert {("email", "carlosf@gmail.com"), ("account", "AR0099812"),
+            ("phone", "+541145551234"), ("twitter", "cfrancavilla")} <= values  # fmt: skip
+    assert [e["text"] for e in profile["timeline"]] == [
+        "my internet is at 1 Mbps again",
+        "Router keeps rebooting",
+    ]
+    twitter = next(f for f in profile["facets"] if f["source"] == "twitter")
+    assert twitter["names"] == ["Carlos F."]
+    tweet = next(r for r in profile["records"] if r["source"] == "twitter")
+    assert tweet["link"]["via"] == "twitter:cfrancavilla"
+
+    by_id = gql(server, keys[Role.AGENT], "query($id: ID!) { profile(id: $id) { id } }",
+                id=profile["id"])  # fmt: skip
+    assert by_id.json()["data"]["profile"]["id"] == profile["id"]
+    found = gql(server, keys[Role.AGENT], '{ searchProfiles(name: "francavilla") { id } }')
+    assert found.json()["data"]["searchProfiles"] == [{"id": profile["id"]}]
+    nobody = gql(server, keys[Role.AGENT], PROFILE, type="email", value="nobody@example.com")
+    assert nobody.json()["data"]["lookup"] is None
+
+
+def test_rest_ingest_reports_bad_records_by_position(
+    server: LiveServer, keys: dict[Role, str]
+) -> None:
+    body = json.dumps([STORY[0], {"source": "crm"}, STORY[1]])
+    report = _post_records(server, keys[Role.ADMIN], body).json()
+    assert report["created"] == 2
+    assert [r["line"] for r in report["rejected"]] == [2]
+    assert "source_id" in report["rejected"][0]["reason"]

@@ -1,0 +1,114 @@
+"""Ingest and deterministic resolution on the real embedded graph."""
+
+from __future__ import annotations
+
+import threading
+
+from directory.ingest import ingest_lines
+from directory.settings import Settings
+from graph.store import GraphWriter
+from resolvers.records import iter_jsonl
+from tests.helpers import load, profile_of, rec
+
+
+def test_reingesting_updates_and_never_duplicates(falkor: GraphWriter, settings: Settings) -> None:
+    records = [
+        rec("crm", "1", "Ana Pérez", email="ana@example.com"),
+        rec("helpdesk", "2", "Ana", email="ANA@example.com"),
+    ]
+    first = load(falkor, records, settings)
+    before = falkor.counts()
+    second = load(falkor, records, settings)
+    assert (first.created, first.updated, first.profiles_created) == (2, 0, 1)
+    assert (second.created, second.updated, second.profiles_created) == (0, 2, 0)
+    assert falkor.counts() == before == {"records": 2, "identifiers": 1, "profiles": 1}
+
+
+def test_bad_lines_are_reported_and_the_rest_goes_in(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    lines = [
+        '{"source": "crm", "source_id": "1", "name": "Ana"}',
+        "{not json",
+        '{"source": "crm", "source_id": "2", "identifiers": [{"type": "email", "value": "x"}]}',
+        "",
+        '{"source_id": "3"}',
+        '{"source": "crm", "source_id": "4", "name": "Luis"}',
+    ]
+    report = ingest_lines(falkor, iter_jsonl(lines), settings=settings, origin="batch.jsonl")
+    assert report.created == 2
+    assert [r.line for r in report.rejected] == [2, 3, 5]
+    assert "invalid JSON" in report.rejected[0].reason
+    assert "email" in report.rejected[1].reason
+    assert "source" in report.rejected[2].reason
+    assert falkor.counts()["records"] == 2
+
+
+def test_dropping_the_only_shared_identifier_splits_the_profile(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    load(
+        falkor,
+        [rec("crm", "1", "Ana", email="a@x.org"), rec("web", "2", "Ana", email="a@x.org")],
+        settings,
+    )
+    assert profile_of(falkor, "crm", "1") == profile_of(falkor, "web", "2")
+    report = load(falkor, [rec("web", "2", "Ana", device="cookie-1")], settings)
+    assert report.profiles_split == 1
+    assert profile_of(falkor, "crm", "1") != profile_of(falkor, "web", "2")
+
+
+def test_a_generic_value_does_not_merge_different_people(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    # An office switchboard: three customers with different names and accounts.
+    people = [("Ana Pérez", "AR-1"), ("Pierre Martin", "AR-2"), ("John Smith", "AR-3")]
+    load(
+        falkor,
+        [
+            rec("crm", str(i), name, phone="+54 11 4000-0000", account=account)
+            for i, (name, account) in enumerate(people)
+        ],
+        settings,
+    )
+    ids = {profile_of(falkor, "crm", str(i)) for i in range(3)}
+    assert len(ids) == 3
+    stored = falkor.profile(ids.pop())
+    assert stored is not None
+    phone = next(i for r in stored.records for i in r.identifiers if i.type == "phone")
+    assert phone.generic
+    assert phone.people == 3
+
+
+def test_a_value_turning_generic_undoes_the_links_it_made(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    load(falkor, [rec("crm", "1", "Ana Pérez", email="info@shop.example"),
+                  rec("crm", "2", "Luis Gómez", email="info@shop.example")], settings)  # fmt: skip
+    assert profile_of(falkor, "crm", "1") == profile_of(falkor, "crm", "2")
+    report = load(falkor, [rec("crm", "3", "Marie Dubois", email="info@shop.example")], settings)
+    assert report.generic_marked == 1
+    assert len({profile_of(falkor, "crm", str(i)) for i in (1, 2, 3)}) == 3
+
+
+def test_concurrent_ingests_sharing_an_email_end_as_one_profile(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    from graph.falkordb_backend import FalkorDBBackend
+
+    # Separate connections, as two processes would have.
+    def ingest(source: str) -> None:
+        other = falkor.backend
+        assert isinstance(other, FalkorDBBackend)
+        writer = GraphWriter(other.reconnect())
+        for i in range(20):
+            load(writer, [rec(source, str(i), "Ana", email=f"ana{i}@example.com")], settings)
+
+    threads = [threading.Thread(target=ingest, args=(s,)) for s in ("crm", "helpdesk")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(20):
+        assert profile_of(falkor, "crm", str(i)) == profile_of(falkor, "helpdesk", str(i))
+    assert falkor.counts()["profiles"] == 20

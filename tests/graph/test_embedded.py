@@ -1,0 +1,73 @@
+"""The embedded FalkorDB: shared per data directory, survives restarts and crashes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from directory.settings import Settings
+from graph.embedded import open_embedded
+from graph.schema import ensure_schema
+from graph.store import GraphWriter
+from tests.helpers import load, profile_of, rec
+
+
+def _writer(data_dir: Path) -> GraphWriter:
+    backend = open_embedded(data_dir)
+    ensure_schema(backend)
+    return GraphWriter(backend)
+
+
+def _pid(data_dir: Path) -> int:
+    return int((data_dir / "falkordb.pid").read_text())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_restart_keeps_every_record(tmp_path: Path, settings: Settings) -> None:
+    writer = _writer(tmp_path)
+    load(writer, [rec("crm", str(i), "Ana", email=f"a{i}@x.org") for i in range(30)], settings)
+    profile = profile_of(writer, "crm", "7")
+    pid = _pid(tmp_path)
+    writer.backend.close()  # last client: the server stops cleanly
+    assert not _alive(pid)
+    again = _writer(tmp_path)
+    try:
+        assert again.counts()["records"] == 30
+        assert profile_of(again, "crm", "7") == profile
+    finally:
+        again.backend.close()
+
+
+def test_processes_share_one_server_per_data_dir(tmp_path: Path) -> None:
+    first = _writer(tmp_path)
+    pid = _pid(tmp_path)
+    second = _writer(tmp_path)
+    assert _pid(tmp_path) == pid
+    first.backend.close()  # another client is still connected: keep running
+    assert _alive(pid)
+    assert second.backend.health()
+    second.backend.close()
+    assert not _alive(pid)
+
+
+def test_recovers_from_a_crash_and_a_stale_pid(tmp_path: Path, settings: Settings) -> None:
+    writer = _writer(tmp_path)
+    load(writer, [rec("crm", "1", "Ana", email="a@x.org")], settings)
+    time.sleep(1.5)  # appendfsync everysec: what is a second old is on disk
+    os.kill(_pid(tmp_path), signal.SIGKILL)
+    time.sleep(0.2)
+    (tmp_path / "falkordb.pid").write_text("999999\n")  # and a pid nobody has
+    again = _writer(tmp_path)
+    try:
+        assert again.counts()["records"] == 1
+    finally:
+        again.backend.close()

@@ -1,0 +1,60 @@
+"""Every query the service runs must start from an index, never from a scan of
+a whole label: a scan is harmless on test data and minutes long on a million
+records. FalkorDB's planner is checked here (EXPLAIN on the real engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from directory import profiles
+from directory.settings import Settings
+from graph.backend import Row, Statement
+from graph.falkordb_backend import FalkorDBBackend
+from graph.store import GraphWriter
+from tests.helpers import load, profile_of, rec
+
+# Whole-graph reads by nature: paging through every record, counting.
+SCANS_EXPECTED = {"record_assignments", "count_Record", "count_Identifier", "count_profiles"}
+
+
+class ExplainingBackend(FalkorDBBackend):
+    """Runs every statement as usual and keeps the plan of each."""
+
+    plans: dict[str, list[str]]
+
+    def _read(self, statement: Statement) -> list[Row]:
+        self.plans[statement.name] = self.explain(statement)
+        return super()._read(statement)
+
+    def _write(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        for statement in statements:
+            self.plans[statement.name] = self.explain(statement)
+        return super()._write(statements)
+
+
+def test_no_query_scans_a_whole_label(falkor: GraphWriter, settings: Settings) -> None:
+    plain = falkor.backend
+    assert isinstance(plain, FalkorDBBackend)
+    # The same graph, through a connection that explains what it runs.
+    backend = ExplainingBackend(graph_name=plain._graph_name, unix_socket=plain._address[2])
+    backend.plans = {}
+    writer = GraphWriter(backend)
+    load(writer, [rec("crm", "1", "Ana Pérez", email="a@x.org"),
+                  rec("web", "2", "Ana", email="a@x.org", ip="1.2.3.4")], settings)  # fmt: skip
+    load(writer, [rec("web", "2", "Ana", device="d-1")], settings)  # split
+    load(writer, [rec("web", "3", "Ana", email="a@x.org", device="d-1")], settings)  # merge
+    for name in ("Luis Gómez", "Marie Dubois", "John Smith"):
+        load(writer, [rec("crm", name, name, phone="+34 612 000 000")], settings)  # generic
+    pid = profile_of(writer, "crm", "1")
+    profiles.get_profile(writer, profile_id=pid)
+    profiles.lookup(writer, type_="email", value="a@x.org", region=None)
+    profiles.search(writer, name="ana", first=5)
+    writer.counts()
+    writer.record_assignments("", 10)
+    scans = {
+        name: plan
+        for name, plan in backend.plans.items()
+        if name not in SCANS_EXPECTED and any("Label Scan" in line for line in plan)
+    }
+    assert not scans, "\n\n".join(f"{n}:\n" + "\n".join(p) for n, p in scans.items())
+    assert len(backend.plans) >= 20

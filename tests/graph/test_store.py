@@ -1,0 +1,101 @@
+"""The graph contract: the same operations behave the same on every engine."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from directory.settings import Settings
+from graph.backend import Statement
+from graph.schema import ensure_schema
+from graph.store import GraphWriter
+from tests.helpers import load, profile_of, rec
+
+
+def test_schema_can_be_ensured_again(graph: GraphWriter) -> None:
+    ensure_schema(graph.backend)
+    ensure_schema(graph.backend)
+    assert graph.backend.health()
+
+
+def test_record_key_is_unique(graph: GraphWriter, settings: Settings) -> None:
+    load(graph, [rec("crm", "1", "Ana", email="ana@example.com")], settings)
+    load(graph, [rec("crm", "1", "Ana B", email="ana@example.com")], settings)
+    rows = graph.backend.read(
+        Statement(
+            "count", "MATCH (r:Record {key: 'crm/1'}) RETURN count(r) AS n, r.name AS name", {}
+        )
+    )
+    assert rows == [{"n": 1, "name": "Ana B"}]
+
+
+def test_shared_identifier_links_transitively(graph: GraphWriter, settings: Settings) -> None:
+    load(
+        graph,
+        [
+            rec("crm", "1", "Ana Pérez", email="ana@example.com"),
+            rec("helpdesk", "7", "Ana", email="ana@example.com", phone="+34612345678"),
+            rec("calls", "9", "Ana P", phone="+34 612 34 56 78"),
+            rec("crm", "2", "Luis Gómez", email="luis@example.com"),
+        ],
+        settings,
+    )
+    ana = profile_of(graph, "crm", "1")
+    assert profile_of(graph, "helpdesk", "7") == ana
+    assert profile_of(graph, "calls", "9") == ana
+    assert profile_of(graph, "crm", "2") != ana
+    stored = graph.profile(ana)
+    assert stored is not None
+    assert {r.key for r in stored.records} == {"crm/1", "helpdesk/7", "calls/9"}
+    assert stored.display_name == "Ana Pérez"  # crm outranks helpdesk and calls
+    links = sorted((r.link.rule, r.link.via) for r in stored.records)
+    assert links[0] == ("seed", None)  # one record starts the profile, the others link to it
+    assert {rule for rule, _ in links[1:]} == {"shared-identifier"}
+    assert {via for _, via in links[1:]} <= {"email:ana@example.com", "phone:+34612345678"}
+
+
+def test_merge_keeps_the_larger_profile_id_and_redirects(
+    graph: GraphWriter, settings: Settings
+) -> None:
+    load(
+        graph,
+        [rec("crm", "1", "Ana", email="a@x.org"), rec("crm", "2", "Ana", email="a@x.org")],
+        settings,
+    )
+    load(graph, [rec("twitter", "t1", "Ana", twitter="@ana")], settings)
+    big, small = profile_of(graph, "crm", "1"), profile_of(graph, "twitter", "t1")
+    report = load(graph, [rec("web", "w1", "Ana", email="a@x.org", twitter="ana")], settings)
+    assert report.profiles_merged == 1
+    assert profile_of(graph, "twitter", "t1") == big
+    assert graph.resolve_profile_id(small) == big
+    assert graph.resolve_profile_id("no-such-profile") is None
+
+
+def test_weak_identifiers_never_link(graph: GraphWriter, settings: Settings) -> None:
+    load(
+        graph,
+        [rec("web", "1", "Ana", ip="181.2.3.4"), rec("web", "2", "Luis", ip="181.2.3.4")],
+        settings,
+    )
+    assert profile_of(graph, "web", "1") != profile_of(graph, "web", "2")
+
+
+def test_lock_is_exclusive(graph: GraphWriter) -> None:
+    inside = 0
+    overlaps = 0
+
+    def work() -> None:
+        nonlocal inside, overlaps
+        for _ in range(5):
+            with graph.lock("test"):
+                inside += 1
+                overlaps += inside > 1
+                time.sleep(0.01)
+                inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == 0
