@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,28 +69,52 @@ def ingest_lines(
 ) -> IngestReport:
     """Ingest parsed lines in batches; `on_batch(n)` is told how many were read."""
     report = report or IngestReport()
-    batch: list[Record] = []
-    for parsed in lines:
-        report.read += 1
-        if parsed.record is None:
-            report.rejected.append(Rejection(origin, parsed.line, parsed.error or "invalid"))
-            continue
-        batch.append(parsed.record)
-        if len(batch) >= settings.batch_size:
+    for chunk in _read_ahead(_chunks(lines, settings.batch_size)):
+        batch: list[Record] = []
+        for parsed in chunk:
+            if parsed.record is None:
+                report.rejected.append(Rejection(origin, parsed.line, parsed.error or "invalid"))
+            else:
+                batch.append(parsed.record)
+        report.read += len(chunk)
+        if batch:
             ingest_batch(writer, batch, settings=settings, report=report)
-            _tell(on_batch, len(batch))
-            batch = []
-    if batch:
-        ingest_batch(writer, batch, settings=settings, report=report)
-        _tell(on_batch, len(batch))
+        if on_batch is not None:
+            on_batch(len(chunk))
     for rejection in report.rejected:
         log.warning("rejected %s line %d: %s", rejection.origin, rejection.line, rejection.reason)
     return report
 
 
-def _tell(on_batch: Callable[[int], None] | None, count: int) -> None:
-    if on_batch is not None:
-        on_batch(count)
+def _chunks(lines: Iterable[ParsedLine], size: int) -> Iterator[list[ParsedLine]]:
+    chunk: list[ParsedLine] = []
+    for parsed in lines:
+        chunk.append(parsed)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _read_ahead(chunks: Iterator[list[ParsedLine]]) -> Iterator[list[ParsedLine]]:
+    """Parse the next batch in a thread while the graph works on this one (parsing
+    is Python work; the graph's is the server's, on the other core)."""
+    ahead: queue.Queue[list[ParsedLine] | BaseException | None] = queue.Queue(maxsize=2)
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                ahead.put(chunk)
+            ahead.put(None)
+        except BaseException as error:  # noqa: BLE001 - handed over, raised in the reader
+            ahead.put(error)
+
+    threading.Thread(target=produce, name="ingest-parser", daemon=True).start()
+    while (item := ahead.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def ingest_batch(
@@ -100,7 +126,7 @@ def ingest_batch(
     rows = [_record_row(record) for record in latest.values()]
     with writer.lock(RESOLUTION_LOCK):
         before = writer.record_state(list(latest))
-        writer.upsert_records(rows, utc_now())
+        writer.upsert_records(rows, existing=before.keys(), now=utc_now())
         touched_ids = {i["key"] for row in rows for i in row["identifiers"]}
         for state in before.values():
             touched_ids |= state.identifier_keys  # dropped ones may stop being shared

@@ -122,7 +122,7 @@ def _is_our_server(pid: int) -> bool:
 def _wait_pid(pid: int, timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
     while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
     if _pid_alive(pid):
         os.kill(pid, 9)
 
@@ -162,7 +162,7 @@ def _start(data_dir: Path) -> None:
     while time.monotonic() < deadline:
         if _answers(data_dir / _SOCKET):
             return
-        time.sleep(0.05)
+        time.sleep(0.01)
     log_tail = _log_tail(data_dir)
     raise GraphUnavailableError("start", f"embedded graph did not answer in time; log:\n{log_tail}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,11 @@ from graph.errors import GraphError
 # Identifier strengths whose values link records on their own (resolvers.model.Strength).
 LINKING_STRENGTHS = ["strong", "medium"]
 _MAX_REDIRECTS = 32
+# Links a profile `p` to the records of its group `g` (profile first: one lookup).
+_LINK_GROUP = (
+    "WITH p, g UNWIND g.links AS l MATCH (r:Record {key: l.record}) "
+    "CREATE (r)-[:IN {rule: l.rule, via: l.via, via_record: l.via_record, linked_at: $now}]->(p)"
+)
 
 
 @dataclass(frozen=True)
@@ -287,17 +292,48 @@ class GraphWriter(GraphReader):
             for row in rows
         }
 
-    def upsert_records(self, rows: Sequence[dict[str, Any]], now: str) -> None:
-        """Create or update records and their identifiers; drop identifiers they lost.
+    def upsert_records(
+        self, rows: Sequence[dict[str, Any]], *, existing: Set[str], now: str
+    ) -> None:
+        """Create new records with their identifiers; update `existing` ones, dropping
+        the identifiers they lost.
 
         Each row: key, source, source_id, kind, observed_at, name, text, topics,
         attributes (JSON text) and identifiers: [{key, type, value, strength, seen_at}].
+        Callers hold the resolution lock, so `existing` is still true when this runs.
         """
-        self.backend.write(
+        fresh = [row for row in rows if row["key"] not in existing]
+        updated = [row for row in rows if row["key"] in existing]
+        statements = []
+        if fresh:
+            statements.append(self._create_records(fresh, now))
+        if updated:
+            statements.extend(self._update_records(updated, now))
+        if statements:
+            self.backend.write(*statements)
+
+    @staticmethod
+    def _create_records(rows: Sequence[dict[str, Any]], now: str) -> Statement:
+        # CREATE, not MERGE: one pass, no lookups of records that cannot exist.
+        return Statement(
+            "create_records",
+            "UNWIND $rows AS row CREATE (r:Record {key: row.key, source: row.source, "
+            "source_id: row.source_id, kind: row.kind, observed_at: row.observed_at, "
+            "name: row.name, text: row.text, topics: row.topics, attributes: row.attributes, "
+            "ingested_at: $now, updated_at: $now}) "
+            "WITH r, row UNWIND row.identifiers AS id "
+            "MERGE (i:Identifier {key: id.key}) ON CREATE SET i.type = id.type, "
+            "i.value = id.value, i.strength = id.strength, i.generic = false "
+            "CREATE (r)-[:HAS {first_seen: $now, last_seen: $now, seen_at: id.seen_at}]->(i)",
+            {"rows": list(rows), "now": now},
+        )
+
+    @staticmethod
+    def _update_records(rows: Sequence[dict[str, Any]], now: str) -> list[Statement]:
+        return [
             Statement(
-                "upsert_records",
-                "UNWIND $rows AS row MERGE (r:Record {key: row.key}) "
-                "ON CREATE SET r.ingested_at = $now "
+                "update_records",
+                "UNWIND $rows AS row MATCH (r:Record {key: row.key}) "
                 "SET r.source = row.source, r.source_id = row.source_id, r.kind = row.kind, "
                 "r.observed_at = row.observed_at, r.name = row.name, r.text = row.text, "
                 "r.topics = row.topics, r.attributes = row.attributes, r.updated_at = $now",
@@ -307,12 +343,8 @@ class GraphWriter(GraphReader):
                 "drop_lost_identifiers",
                 "UNWIND $rows AS row MATCH (r:Record {key: row.key})-[h:HAS]->(i:Identifier) "
                 "WHERE NOT i.key IN row.ids DELETE h",
-                {
-                    "rows": [
-                        {"key": row["key"], "ids": [i["key"] for i in row["identifiers"]]}
-                        for row in rows
-                    ]
-                },
+                {"rows": [{"key": row["key"], "ids": [i["key"] for i in row["identifiers"]]}
+                          for row in rows]},
             ),
             Statement(
                 "upsert_identifiers",
@@ -322,12 +354,10 @@ class GraphWriter(GraphReader):
                 "WITH i, id MATCH (r:Record {key: id.record}) "
                 "MERGE (r)-[h:HAS]->(i) ON CREATE SET h.first_seen = $now "
                 "SET h.last_seen = $now, h.seen_at = id.seen_at",
-                {
-                    "ids": [dict(i, record=row["key"]) for row in rows for i in row["identifiers"]],
-                    "now": now,
-                },
+                {"ids": [dict(i, record=row["key"]) for row in rows for i in row["identifiers"]],
+                 "now": now},
             ),
-        )
+        ]  # fmt: skip
 
     def identifier_usage(self, keys: Iterable[str], max_names: int) -> list[IdentifierUsage]:
         """For linking identifiers shared by 2+ records (or marked generic): how many
@@ -353,35 +383,16 @@ class GraphWriter(GraphReader):
             rows=[{"key": k, "generic": g, "people": n} for k, (g, n) in people_by_key.items()],
         )
 
-    def neighbour_profiles(
-        self, record_keys: Sequence[str], identifier_keys: Sequence[str]
-    ) -> set[str]:
-        """Profiles that hold the records, or records sharing their linking identifiers,
-        or any record carrying one of `identifier_keys` (whose generic status changed)."""
-        own = self._read(
-            "own_profiles",
-            "UNWIND $keys AS k MATCH (:Record {key: k})-[:IN]->(p:Profile) "
-            "RETURN DISTINCT p.id AS id",
-            keys=list(record_keys),
-        )
-        shared = self._read(
-            "shared_identifier_profiles",
-            # WITH between the steps keeps FalkorDB's planner on the record index.
-            "UNWIND $keys AS k MATCH (r:Record {key: k}) WITH r "
-            "MATCH (r)-[:HAS]->(i:Identifier) "
-            "WHERE i.strength IN $linking AND i.generic = false WITH DISTINCT i "
-            "MATCH (i)<-[:HAS]-(o:Record) WITH DISTINCT o "
-            "MATCH (o)-[:IN]->(p:Profile) RETURN DISTINCT p.id AS id",
-            keys=list(record_keys),
-            linking=LINKING_STRENGTHS,
-        )
-        changed = self._read(
-            "changed_identifier_profiles",
-            "UNWIND $keys AS k MATCH (:Identifier {key: k})<-[:HAS]-(:Record)-[:IN]->(p:Profile) "
-            "RETURN DISTINCT p.id AS id",
+    def profiles_carrying(self, identifier_keys: Sequence[str]) -> set[str]:
+        """Profiles of the records that carry any of the identifiers."""
+        rows = self._read(
+            "profiles_carrying",
+            # WITH between the steps keeps FalkorDB's planner on the identifier index.
+            "UNWIND $keys AS k MATCH (:Identifier {key: k})<-[:HAS]-(r:Record) "
+            "WITH DISTINCT r MATCH (r)-[:IN]->(p:Profile) RETURN DISTINCT p.id AS id",
             keys=list(identifier_keys),
         )
-        return {row["id"] for row in [*own, *shared, *changed]}
+        return {row["id"] for row in rows}
 
     def profile_record_keys(self, profile_ids: Iterable[str]) -> list[str]:
         """Every record key of the given profiles."""
@@ -423,38 +434,38 @@ class GraphWriter(GraphReader):
     def apply_resolution(
         self,
         *,
-        created: Sequence[str],
+        created: Set[str],
         summaries: Sequence[ProfileSummary],
         links: Sequence[Link],
+        linked_before: Set[str],
         retired: dict[str, str],
         now: str,
     ) -> None:
-        """Write a resolution: new profiles, their summaries, changed links, redirects."""
-        self.backend.write(
-            Statement(
-                "create_profiles",
-                "UNWIND $ids AS id CREATE (:Profile {id: id, created_at: $now})",
-                {"ids": list(created), "now": now},
-            ),
+        """Write a resolution: profiles (new ones created) with their summaries and
+        changed links, old links removed, redirects for retired profiles."""
+        by_profile: dict[str, list[dict[str, Any]]] = {s.id: [] for s in summaries}
+        for link in links:
+            by_profile[link.profile_id].append(_link_props(link))
+        groups = [dict(vars(s), links=by_profile[s.id]) for s in summaries]
+        statements = [
             Statement(
                 "unlink_records",
                 "UNWIND $keys AS k MATCH (:Record {key: k})-[l:IN]->(:Profile) DELETE l",
-                {"keys": [link.record for link in links]},
+                {"keys": [link.record for link in links if link.record in linked_before]},
             ),
             Statement(
-                "link_records",
-                "UNWIND $links AS l MATCH (r:Record {key: l.record}) "
-                "MATCH (p:Profile {id: l.profile}) "
-                "CREATE (r)-[:IN {rule: l.rule, via: l.via, via_record: l.via_record, "
-                "linked_at: $now}]->(p)",
-                {"links": [_link_props(link) for link in links], "now": now},
+                "create_profiles",
+                "UNWIND $groups AS g CREATE (p:Profile {id: g.id, kind: g.kind, "
+                "display_name: g.display_name, record_count: g.record_count, "
+                f"created_at: $now, updated_at: $now}}) {_LINK_GROUP}",
+                {"groups": [g for g in groups if g["id"] in created], "now": now},
             ),
             Statement(
-                "summarise_profiles",
-                "UNWIND $rows AS row MATCH (p:Profile {id: row.id}) "
-                "SET p.kind = row.kind, p.display_name = row.display_name, "
-                "p.record_count = row.record_count, p.updated_at = $now",
-                {"rows": [vars(s) for s in summaries], "now": now},
+                "update_profiles",
+                "UNWIND $groups AS g MATCH (p:Profile {id: g.id}) "
+                "SET p.kind = g.kind, p.display_name = g.display_name, "
+                f"p.record_count = g.record_count, p.updated_at = $now {_LINK_GROUP}",
+                {"groups": [g for g in groups if g["id"] not in created], "now": now},
             ),
             Statement(
                 "retire_profiles",
@@ -462,7 +473,8 @@ class GraphWriter(GraphReader):
                 "SET p.merged_into = row.into, p.record_count = 0, p.updated_at = $now",
                 {"rows": [{"id": k, "into": v} for k, v in retired.items()], "now": now},
             ),
-        )
+        ]
+        self.backend.write(*statements)
 
     def create_api_key(self, *, key_hash: str, role: str, name: str, now: str) -> None:
         """Store a new API key by its hash."""

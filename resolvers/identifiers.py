@@ -19,6 +19,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
 from types import MappingProxyType
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -68,6 +69,7 @@ _ALIASES: Mapping[str, str] = MappingProxyType(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_type(type_: str) -> str:
     """The canonical name of an identifier type: trimmed, lower-cased, aliases resolved."""
     key = type_.strip().lower()
@@ -532,6 +534,7 @@ def normalise(type_: str, value: str, *, region: str | None = None) -> str:
         raise IdentifierError(canonical, value, str(exc)) from None
 
 
+@functools.lru_cache(maxsize=1024)
 def strength(type_: str) -> Strength:
     """How much an identifier of ``type_`` says about who carries it."""
     return _STRENGTHS.get(canonical_type(type_), Strength.MEDIUM)

@@ -43,24 +43,35 @@ def mint_profile_id() -> str:
     return str(ULID())
 
 
+@dataclass(frozen=True)
+class SharedValues:
+    """What re-counting the people on a batch's identifiers found."""
+
+    changed: set[str]  # generic status flipped
+    generic: set[str]  # generic now
+    shared: set[str]  # carried by two records or more
+
+
 def update_generic(
     writer: GraphWriter, identifier_keys: Iterable[str], threshold: int
-) -> tuple[set[str], set[str]]:
-    """Re-count the people on each identifier. Returns the keys whose generic
-    status changed, and the keys that are generic now."""
+) -> SharedValues:
+    """Re-count the people on each identifier and store which ones are generic."""
     changes: dict[str, tuple[bool, int]] = {}
-    generic_now: set[str] = set()
+    found = SharedValues(set(), set(), set())
     for usage in writer.identifier_usage(identifier_keys, _NAMES_SAMPLED):
         people = count_people(usage.names)
         generic = people > threshold
         if generic:
-            generic_now.add(usage.key)
+            found.generic.add(usage.key)
+        if usage.records > 1:
+            found.shared.add(usage.key)
         if generic != usage.generic:
             changes[usage.key] = (generic, people)
+            found.changed.add(usage.key)
     if changes:
         log.info("generic status changed for %d identifiers: %s", len(changes), sorted(changes)[:5])
         writer.set_generic(changes)
-    return set(changes), generic_now
+    return found
 
 
 def resolve(
@@ -74,28 +85,34 @@ def resolve(
 ) -> ResolutionOutcome:
     """Re-cluster the neighbourhood of a just-written batch and write the result.
 
-    `batch` rows carry every linking-strength identifier of each record; the
-    generic ones are dropped here, once their status has been re-counted.
+    `batch` rows carry every linking-strength identifier of each record, and the
+    profile each record had before; generic identifiers are dropped here, once
+    their status has been re-counted. The neighbourhood: the batch's own
+    profiles, those of records sharing its linking identifiers, and those of
+    records carrying a value whose generic status changed.
     """
-    changed, generic_now = update_generic(writer, identifier_keys, generic_threshold)
-    batch_keys = [row.key for row in batch]
-    near = writer.neighbour_profiles(batch_keys, sorted(changed))
-    others = set(writer.profile_record_keys(near)) - set(batch_keys)
+    values = update_generic(writer, identifier_keys, generic_threshold)
+    linking_shared = (values.shared - values.generic) | values.changed
+    near = writer.profiles_carrying(sorted(linking_shared))
+    near |= {row.profile_id for row in batch if row.profile_id}
+    others = set(writer.profile_record_keys(near)) - {row.key for row in batch}
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
     rows = [
-        replace(row, linking_keys=tuple(k for k in row.linking_keys if k not in generic_now))
+        replace(row, linking_keys=tuple(k for k in row.linking_keys if k not in values.generic))
         for row in batch
     ] + writer.records_for_resolution(sorted(others))
     found = clusters(rows)
     assignment = assign_ids(found, mint)
     previous = {row.key: row.link for row in rows if row.link is not None}
+    links = changed_links(found, assignment.profile_ids, previous)
     writer.apply_resolution(
-        created=assignment.created,
+        created=set(assignment.created),
         summaries=[
             summarise(cluster, profile_id, source_rank)
             for cluster, profile_id in zip(found, assignment.profile_ids, strict=True)
         ],
-        links=changed_links(found, assignment.profile_ids, previous),
+        links=links,
+        linked_before=previous.keys(),
         retired=assignment.retired,
         now=utc_now(),
     )
@@ -103,7 +120,7 @@ def resolve(
         profiles_created=_brand_new(found, assignment.profile_ids, assignment.created),
         profiles_merged=len(assignment.retired),
         profiles_split=_splits(found),
-        generic_marked=len(changed),
+        generic_marked=len(values.changed),
     )
 
 

@@ -99,3 +99,11 @@ def test_lock_is_exclusive(graph: GraphWriter) -> None:
     for thread in threads:
         thread.join()
     assert overlaps == 0
+
+
+def test_text_round_trips_exactly(graph: GraphWriter, settings: Settings) -> None:
+    odd = 'Zoë "Z" O\'Brien \\ back\nslash — 東京 🚀 `tick` $param'
+    load(graph, [dict(rec("crm", "odd", odd, email="z@x.org"), text=odd)], settings)
+    stored = graph.profile(profile_of(graph, "crm", "odd"))
+    assert stored is not None
+    assert (stored.records[0].name, stored.records[0].text) == (odd, odd)
