@@ -14,12 +14,13 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
-from directory.demo_data import generate_large, write_jsonl
+from directory.demo_data import generate_large_with_truth, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = REPO / ".venv" / "bin" / "directory"
@@ -51,10 +52,19 @@ def run_cli(args: list[str], env: dict[str, str], *, stdout: Path | None = None)
 
 
 def write_records(path: Path, n_records: int) -> float:
-    """Write ``generate_large(n_records)`` as JSONL; return the seconds it took."""
+    """Write ``generate_large(n_records)`` as JSONL, and beside it `truth.json`
+    ("source/source_id" -> person); return the seconds it took."""
     started = time.perf_counter()
-    written = write_jsonl(generate_large(n_records), path)
+    truth: dict[str, str] = {}
+
+    def records() -> Iterator[dict[str, object]]:
+        for record, person in generate_large_with_truth(n_records):
+            truth[f"{record['source']}/{record['source_id']}"] = person
+            yield record
+
+    written = write_jsonl(records(), path)
     assert written == n_records, (written, n_records)
+    (path.parent / "truth.json").write_text(json.dumps(truth))
     return time.perf_counter() - started
 
 

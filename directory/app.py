@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 
-from directory.auth import Role, role_of
+from directory.auth import Role, RoleCache
 from directory.graph_access import open_graph
 from directory.graphql_api import Context, schema
 from directory.ingest import ingest_lines
@@ -45,8 +45,8 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _role(request: Request, writer: GraphDep) -> Role | None:
-    key = _bearer(request)
-    return await run_in_threadpool(role_of, writer, key) if key else None
+    roles: RoleCache = request.app.state.roles
+    return roles.role_of(writer, _bearer(request))
 
 
 RoleDep = Annotated[Role | None, Depends(_role)]
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.roles = RoleCache()
         app.state.writer = await run_in_threadpool(open_graph, settings)
         log.info("graph ready (%s)", app.state.writer.backend.dialect.engine)
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from enum import StrEnum
 
 from graph.store import GraphWriter
@@ -39,9 +40,27 @@ def create_key(writer: GraphWriter, *, role: Role, name: str = "") -> str:
     return key
 
 
-def role_of(writer: GraphWriter, key: str | None) -> Role | None:
-    """The role of a presented key, or None when missing or unknown."""
-    if not key or not key.startswith(KEY_PREFIX):
-        return None
-    role = writer.api_key_role(hash_key(key))
-    return Role(role) if role else None
+class RoleCache:
+    """Roles of recently seen keys, so a request costs no key lookup in the graph.
+    A revoked key stops working within `ttl_s`."""
+
+    def __init__(self, ttl_s: float = 30.0, max_keys: int = 10_000) -> None:
+        self._ttl_s = ttl_s
+        self._max_keys = max_keys
+        self._seen: dict[str, tuple[float, Role | None]] = {}
+
+    def role_of(self, writer: GraphWriter, key: str | None) -> Role | None:
+        """The role of a presented key, or None when missing or unknown."""
+        if not key or not key.startswith(KEY_PREFIX):
+            return None
+        key_hash = hash_key(key)
+        now = time.monotonic()
+        cached = self._seen.get(key_hash)
+        if cached and now - cached[0] < self._ttl_s:
+            return cached[1]
+        stored = writer.api_key_role(key_hash)
+        role = Role(stored) if stored else None
+        if len(self._seen) >= self._max_keys:
+            self._seen.clear()  # bounded; guessed keys cannot grow it without limit
+        self._seen[key_hash] = (now, role)
+        return role

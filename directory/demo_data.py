@@ -1155,11 +1155,16 @@ def generate_large(n_records: int, *, seed: int = 11) -> Iterator[Record]:
     Records are never kept; only the set of minted identifiers (used to keep
     people apart) grows, by a few short strings per person.
     """
+    return (record for record, _ in generate_large_with_truth(n_records, seed=seed))
+
+
+def generate_large_with_truth(n_records: int, *, seed: int = 11) -> Iterator[tuple[Record, str]]:
+    """`generate_large`, each record with the id of the person it belongs to."""
     g = _Gen(random.Random(seed))
     produced = 0
     while produced < n_records:
-        for record, _ in _population(g, 2000, 200):
-            yield record
+        for record, person in _population(g, 2000, 200):
+            yield record, person
             produced += 1
             if produced >= n_records:
                 return

@@ -1,8 +1,8 @@
 """The GraphQL API (Strawberry, code first). `schema.graphql` is exported from
 `schema`; a test fails when the committed file is stale.
 
-Resolvers are thin: they check the role, call `directory.profiles` or
-`directory.ingest` in a worker thread (graph calls block) and wrap the result.
+Resolvers are thin: they check the role, call `directory.profiles` (inline:
+reads are fast) or `directory.ingest` (in a worker thread) and wrap the result.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import BaseContext
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
@@ -258,54 +259,48 @@ def _wrap(stored: StoredProfile | None) -> Profile | None:
 
 @strawberry.type
 class Query:
+    # Reads are a few index lookups (about a millisecond), so they run inline:
+    # a hop to a worker thread would cost more than it frees the event loop.
+
     @strawberry.field(
         permission_classes=[IsAgent],
         description="The one profile carrying an identifier; null when nobody (or several "
         "different people: a generic value) carries it.",
     )
-    async def lookup(self, info: strawberry.Info, identifier: IdentifierInput) -> Profile | None:
+    def lookup(self, info: strawberry.Info, identifier: IdentifierInput) -> Profile | None:
         ctx: Context = info.context
         region = identifier.region or ctx.settings.default_region
-        stored = await run_in_threadpool(
-            service.lookup, ctx.writer, type_=identifier.type, value=identifier.value, region=region
+        return _wrap(
+            service.lookup(ctx.writer, type_=identifier.type, value=identifier.value, region=region)
         )
-        return _wrap(stored)
 
     @strawberry.field(
         permission_classes=[IsAgent],
         description="Every profile carrying an identifier, most records first.",
     )
-    async def profiles_by_identifier(
+    def profiles_by_identifier(
         self, info: strawberry.Info, identifier: IdentifierInput
     ) -> list[Profile]:
         ctx: Context = info.context
         region = identifier.region or ctx.settings.default_region
-
-        def load() -> list[StoredProfile]:
-            ids = service.profile_ids_by_identifier(
-                ctx.writer, type_=identifier.type, value=identifier.value, region=region
-            )
-            found = (ctx.writer.profile(pid) for pid in ids)
-            return [p for p in found if p is not None]
-
-        return [Profile(stored=p) for p in await run_in_threadpool(load)]
+        ids = service.profile_ids_by_identifier(
+            ctx.writer, type_=identifier.type, value=identifier.value, region=region
+        )
+        found = (ctx.writer.profile(pid) for pid in ids)
+        return [Profile(stored=p) for p in found if p is not None]
 
     @strawberry.field(
         permission_classes=[IsAgent],
         description="A profile by id; an id that was merged away resolves to the survivor.",
     )
-    async def profile(self, info: strawberry.Info, id: strawberry.ID) -> Profile | None:  # noqa: A002 - GraphQL's own name
+    def profile(self, info: strawberry.Info, id: strawberry.ID) -> Profile | None:  # noqa: A002 - GraphQL's own name
         ctx: Context = info.context
-        return _wrap(await run_in_threadpool(service.get_profile, ctx.writer, profile_id=str(id)))
+        return _wrap(service.get_profile(ctx.writer, profile_id=str(id)))
 
     @strawberry.field(permission_classes=[IsAgent], description="Profiles by name, best first.")
-    async def search_profiles(
-        self, info: strawberry.Info, name: str, first: int = 10
-    ) -> list[Profile]:
+    def search_profiles(self, info: strawberry.Info, name: str, first: int = 10) -> list[Profile]:
         ctx: Context = info.context
-        found = await run_in_threadpool(
-            service.search, ctx.writer, name=name, first=max(1, min(first, 100))
-        )
+        found = service.search(ctx.writer, name=name, first=max(1, min(first, 100)))
         return [Profile(stored=p) for p in found]
 
 
@@ -354,4 +349,10 @@ class Mutation:
         return IngestResult.of(report)
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    # Helpdesk tools send the same few query documents again and again; parsing
+    # and validating them once is most of what a lookup would otherwise cost.
+    extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+)

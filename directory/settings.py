@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         default=None, description="ISO country for national phone numbers without a country"
     )
     generic_threshold: int = Field(
-        default=2,
+        default=1,
         ge=1,
         description="a value carried by more than this many different people stops linking",
     )

@@ -46,6 +46,16 @@ def open_embedded(data_dir: Path, graph_name: str = GRAPH_NAME) -> FalkorDBBacke
     return backend
 
 
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the data directory's server whoever is still connected (tests, admin)."""
+    data_dir = data_dir.resolve()
+    with _start_lock(data_dir):
+        pid = _read_pid(data_dir)
+        if pid and _pid_alive(pid) and _is_our_server(pid):
+            os.kill(pid, 15)  # SIGTERM: redis saves and exits cleanly
+            _wait_pid(pid)
+
+
 def _leave(backend: FalkorDBBackend, data_dir: Path) -> None:
     """Shut the server down when we are its last client."""
     with _start_lock(data_dir):

@@ -19,7 +19,6 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
 from types import MappingProxyType
 from urllib.parse import parse_qs, unquote, urlsplit
 

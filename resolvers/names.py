@@ -1,5 +1,10 @@
-"""Person-name folding shared by every resolver: accents, case and punctuation
-are noise; tokens are what two spellings of one name have in common."""
+"""Person-name comparison shared by every resolver: accents, case, punctuation,
+titles and word order are noise; the given name tells people apart.
+
+`may_be_same_person` is deliberately lenient (nicknames, initials, one typo,
+handles made of the name): it decides when a shared value shows *different*
+people, and a wrong "different" only costs a link, never merges two people.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,33 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+
+from resolvers.nicknames import same_given_name
+
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_TITLES = frozenset(
+    [
+        "sr",
+        "sra",
+        "srta",
+        "don",
+        "dona",
+        "dr",
+        "dra",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "m",
+        "mme",
+        "mlle",
+        "prof",
+        "ing",
+        "lic",
+    ]
+)
 
 
 @lru_cache(maxsize=65536)
@@ -18,28 +49,71 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", ascii_only).strip()
 
 
+@lru_cache(maxsize=65536)
+def words(name: str) -> tuple[str, ...]:
+    """The name's folded words, given name first ("González, José" reordered),
+    titles dropped."""
+    if name.count(",") == 1:
+        family, given = name.split(",")
+        name = f"{given} {family}"
+    return tuple(w for w in fold(name).split() if w not in _TITLES)
+
+
 def tokens(name: str) -> frozenset[str]:
     """The name's words of two letters or more (initials say too little)."""
-    return frozenset(t for t in fold(name).split() if len(t) >= 2)
+    return frozenset(w for w in words(name) if len(w) >= 2)
+
+
+def _given_names_match(a: str, b: str) -> bool:
+    if a == b or same_given_name(a, b):
+        return True
+    if len(a) == 1 or len(b) == 1:  # an initial: "J. Smith", "J-P"
+        return a[0] == b[0]
+    if _gendered_pair(a, b):
+        return False
+    return min(len(a), len(b)) >= 4 and OSA.distance(a, b) <= 1  # one typo
+
+
+def _gendered_pair(a: str, b: str) -> bool:
+    """Agustín/Agustina, Francisco/Francisca, Daniel/Danielle: one letter apart,
+    and two people (often of one family), not a typo."""
+    short, long = sorted((a, b), key=len)
+    if long in (short + "a", short + "e", short + "le", short + "ne"):
+        return True
+    return len(a) == len(b) and a[:-1] == b[:-1] and "a" in (a[-1], b[-1])
+
+
+def _handle_of(single: str, other: tuple[str, ...]) -> bool:
+    """A one-word name made of the other's words: "cfrancavilla", "carlosf"."""
+    given, family = other[0], other[-1]
+    return single in (given + family, given[0] + family, given + family[0], family + given)
 
 
 def may_be_same_person(a: str, b: str) -> bool:
-    """True unless the two names share no word at all ("Carlos F." ~ "Carlos Francavilla")."""
-    left, right = tokens(a), tokens(b)
-    return not left or not right or bool(left & right)
+    """False only when the names show two different people (different given names)."""
+    left, right = words(a), words(b)
+    if not left or not right:
+        return True
+    if _given_names_match(left[0], right[0]):
+        return True
+    if len(left) == 1 and len(right) > 1:
+        return _handle_of(left[0], right) or left[0] in right[1:]
+    if len(right) == 1 and len(left) > 1:
+        return _handle_of(right[0], left) or right[0] in left[1:]
+    # Family name first on one side: "Gonzalez Perez Jose" ~ "Jose Gonzalez".
+    return left[0] in right[1:] and right[0] in left[1:]
 
 
 def count_people(names: list[str]) -> int:
     """How many different people a list of names shows at least (greedy grouping)."""
-    groups: list[frozenset[str]] = []
-    for name in names:
-        words = tokens(name)
-        if not words:
+    groups: list[list[str]] = []
+    for name in dict.fromkeys(names):
+        if not words(name):
             continue
-        for index, group in enumerate(groups):
-            if group & words:
-                groups[index] = group | words
+        for group in groups:
+            if any(may_be_same_person(name, member) for member in group):
+                group.append(name)
                 break
         else:
-            groups.append(words)
+            groups.append([name])
     return len(groups)

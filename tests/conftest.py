@@ -18,7 +18,7 @@ from directory.app import create_app
 from directory.auth import Role, create_key
 from directory.settings import Settings
 from graph.backend import GraphBackend
-from graph.embedded import open_embedded
+from graph.embedded import open_embedded, stop_embedded
 from graph.schema import ensure_schema
 from graph.store import GraphWriter
 
@@ -30,6 +30,7 @@ def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     keeper = open_embedded(path, graph_name="keeper")
     yield path
     keeper.close()
+    stop_embedded(path)  # even if a test left a connection open
 
 
 def _neo4j_backend() -> Iterator[GraphBackend]:

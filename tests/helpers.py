@@ -21,7 +21,8 @@ def rec(source: str, source_id: str, name: str | None = None, **identifiers: str
 
 def load(writer: GraphWriter, records: list[dict[str, Any]], settings: Settings) -> IngestReport:
     """Ingest records through the one ingest code path."""
-    return ingest_lines(writer, iter_json_array_items(records), settings=settings, origin="test")
+    parsed = iter_json_array_items(records, default_region=settings.default_region)
+    return ingest_lines(writer, parsed, settings=settings, origin="test")
 
 
 def profile_of(writer: GraphWriter, source: str, source_id: str) -> str:

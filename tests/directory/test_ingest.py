@@ -84,11 +84,35 @@ def test_a_value_turning_generic_undoes_the_links_it_made(
     falkor: GraphWriter, settings: Settings
 ) -> None:
     load(falkor, [rec("crm", "1", "Ana Pérez", email="info@shop.example"),
-                  rec("crm", "2", "Luis Gómez", email="info@shop.example")], settings)  # fmt: skip
-    assert profile_of(falkor, "crm", "1") == profile_of(falkor, "crm", "2")
+                  rec("helpdesk", "2", "ana", email="info@shop.example")], settings)  # fmt: skip
+    assert profile_of(falkor, "crm", "1") == profile_of(falkor, "helpdesk", "2")
     report = load(falkor, [rec("crm", "3", "Marie Dubois", email="info@shop.example")], settings)
     assert report.generic_marked == 1
-    assert len({profile_of(falkor, "crm", str(i)) for i in (1, 2, 3)}) == 3
+    assert report.profiles_split == 1
+    assert len({profile_of(falkor, k, i) for k, i in (("crm", "1"), ("helpdesk", "2"),
+                                                      ("crm", "3"))}) == 3  # fmt: skip
+
+
+def test_a_family_email_does_not_merge_the_family(falkor: GraphWriter, settings: Settings) -> None:
+    load(falkor, [rec("crm", "1", "Antoine Simon", email="famille.simon@orange.fr", account="A1"),
+                  rec("crm", "2", "Camille Simon", email="famille.simon@orange.fr", account="A2"),
+                  rec("helpdesk", "3", "camille", email="famille.simon@orange.fr")],
+         settings)  # fmt: skip
+    assert profile_of(falkor, "crm", "1") != profile_of(falkor, "crm", "2")
+
+
+def test_nicknames_and_typos_are_the_same_person(falkor: GraphWriter, settings: Settings) -> None:
+    load(falkor, [rec("crm", "1", "José González Pérez", phone="+34 612 345 678"),
+                  rec("calls", "2", "pepe gonzalez", phone="612345678"),
+                  rec("twitter", "3", "Jose Gonzlez", phone="+34612345678")],
+         dict_settings(settings, default_region="ES"))  # fmt: skip
+    assert len({profile_of(falkor, s, i) for s, i in (("crm", "1"), ("calls", "2"),
+                                                      ("twitter", "3"))}) == 1  # fmt: skip
+
+
+def dict_settings(settings: Settings, **changes: object) -> Settings:
+    """A copy of the settings with some values changed."""
+    return settings.model_copy(update=changes)
 
 
 def test_concurrent_ingests_sharing_an_email_end_as_one_profile(
@@ -101,8 +125,11 @@ def test_concurrent_ingests_sharing_an_email_end_as_one_profile(
         other = falkor.backend
         assert isinstance(other, FalkorDBBackend)
         writer = GraphWriter(other.reconnect())
-        for i in range(20):
-            load(writer, [rec(source, str(i), "Ana", email=f"ana{i}@example.com")], settings)
+        try:
+            for i in range(20):
+                load(writer, [rec(source, str(i), "Ana", email=f"ana{i}@example.com")], settings)
+        finally:
+            writer.backend.close()
 
     threads = [threading.Thread(target=ingest, args=(s,)) for s in ("crm", "helpdesk")]
     for thread in threads:

@@ -51,6 +51,7 @@ def test_no_query_scans_a_whole_label(falkor: GraphWriter, settings: Settings) -
     profiles.search(writer, name="ana", first=5)
     writer.counts()
     writer.record_assignments("", 10)
+    backend.close()
     scans = {
         name: plan
         for name, plan in backend.plans.items()

@@ -1,0 +1,50 @@
+"""Name comparison: when a shared value shows different people."""
+
+from __future__ import annotations
+
+import pytest
+
+from resolvers.names import count_people, fold, may_be_same_person
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Carlos F.", "Carlos Francavilla", True),
+        ("carlos", "Carlos Francavilla", True),
+        ("cfrancavilla", "Carlos Francavilla", True),  # a handle made of the name
+        ("Pepe Gonzalez", "José González Pérez", True),  # nickname, accents
+        ("Paco", "Francisco Ruiz", True),
+        ("Bob Smith", "Robert Smith", True),
+        ("J-P Martin", "Jean-Pierre Martin", True),  # initials
+        ("Micaella Torres", "Micaela Torres", True),  # one typo
+        ("González Pérez, José", "José González", True),  # "Family, Given"
+        ("Mr. John Smith", "john smith", True),  # titles
+        ("", "Anyone", True),  # no name says nothing
+        ("Antoine Simon", "Camille Simon", False),  # a family: same surname
+        ("David Garcia", "Jennifer Hernandez", False),
+        ("Ana", "Eva", False),  # short names: no typo tolerance
+        ("Agustín Acosta", "Agustina Acosta", False),  # one letter, two people
+        ("Francisco Ruiz", "Francisca Ruiz", False),
+        ("Daniel Martin", "Danielle Martin", False),
+    ],
+)
+def test_may_be_same_person(a: str, b: str, same: bool) -> None:
+    assert may_be_same_person(a, b) is same
+    assert may_be_same_person(b, a) is same
+
+
+def test_fold_drops_accents_case_and_punctuation() -> None:
+    assert fold("  José-María  O'Brien ") == "jose maria o brien"
+
+
+@pytest.mark.parametrize(
+    ("names", "people"),
+    [
+        (["Carlos Francavilla", "Carlos F.", "carlos", "cfrancavilla"], 1),
+        (["Antoine Simon", "Camille Simon", "camille"], 2),
+        (["Ana Pérez", "Pierre Martin", "John Smith", "", "ana"], 3),
+    ],
+)
+def test_count_people(names: list[str], people: int) -> None:
+    assert count_people(names) == people
