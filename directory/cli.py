@@ -19,7 +19,8 @@ from directory.graph_access import graph_session
 from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings, get_settings
 from graph.store import GraphWriter
-from resolvers.records import ParsedLine, iter_csv, iter_jsonl
+from resolvers.parallel import iter_jsonl_parallel
+from resolvers.records import ParsedLine, iter_csv
 
 err = Console(stderr=True)
 
@@ -112,9 +113,9 @@ def _open(name: str) -> IO[str]:
 
 
 def _parse(handle: IO[str], name: str, fmt: str, settings: Settings) -> Iterator[ParsedLine]:
-    is_csv = fmt == "csv" or (fmt == "auto" and name.lower().endswith(".csv"))
-    reader = iter_csv if is_csv else iter_jsonl
-    return reader(handle, default_region=settings.default_region)
+    if fmt == "csv" or (fmt == "auto" and name.lower().endswith(".csv")):
+        return iter_csv(handle, default_region=settings.default_region)
+    return iter_jsonl_parallel(handle, default_region=settings.default_region)
 
 
 def _print_report(report: IngestReport) -> None:

@@ -101,13 +101,13 @@ def _answers(socket: Path) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True while the process runs (an exited one waiting to be reaped does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    # The state follows the command name in parentheses; Z and X mean it has exited.
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def _clean_stale(data_dir: Path) -> None:

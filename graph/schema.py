@@ -15,7 +15,7 @@ from graph.backend import GraphBackend, SchemaSpec
 SCHEMA = SchemaSpec(
     unique=[("Record", "key"), ("Identifier", "key"), ("Profile", "id"), ("ApiKey", "hash"),
             ("Lock", "name")],
-    indexes=[("Record", "source"), ("Profile", "merged_into")],
+    indexes=[],
     fulltext=[("Record", "name")],
 )  # fmt: skip
 
