@@ -51,7 +51,7 @@ def stop_embedded(data_dir: Path) -> None:
     data_dir = data_dir.resolve()
     with _start_lock(data_dir):
         pid = _read_pid(data_dir)
-        if pid and _pid_alive(pid) and _is_our_server(pid):
+        if pid and process_running(pid) and _is_our_server(pid):
             os.kill(pid, 15)  # SIGTERM: redis saves and exits cleanly
             _wait_pid(pid)
 
@@ -100,7 +100,7 @@ def _answers(socket: Path) -> bool:
         client.close()
 
 
-def _pid_alive(pid: int) -> bool:
+def process_running(pid: int) -> bool:
     """True while the process runs (an exited one waiting to be reaped does not)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -112,7 +112,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _clean_stale(data_dir: Path) -> None:
     pid = _read_pid(data_dir)
-    if pid and _pid_alive(pid) and _is_our_server(pid):
+    if pid and process_running(pid) and _is_our_server(pid):
         # Alive but not answering on our socket: a hung server owns our data.
         log.warning("embedded graph pid %s does not answer; stopping it", pid)
         os.kill(pid, 15)
@@ -131,9 +131,9 @@ def _is_our_server(pid: int) -> bool:
 
 def _wait_pid(pid: int, timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while process_running(pid) and time.monotonic() < deadline:
         time.sleep(0.01)
-    if _pid_alive(pid):
+    if process_running(pid):
         os.kill(pid, 9)
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from directory.settings import Settings
-from graph.embedded import open_embedded
+from graph.embedded import open_embedded, process_running
 from graph.schema import ensure_schema
 from graph.store import GraphWriter
 from tests.helpers import load, profile_of, rec
@@ -24,21 +24,13 @@ def _pid(data_dir: Path) -> int:
     return int((data_dir / "falkordb.pid").read_text())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_restart_keeps_every_record(tmp_path: Path, settings: Settings) -> None:
     writer = _writer(tmp_path)
     load(writer, [rec("crm", str(i), "Ana", email=f"a{i}@x.org") for i in range(30)], settings)
     profile = profile_of(writer, "crm", "7")
     pid = _pid(tmp_path)
     writer.backend.close()  # last client: the server stops cleanly
-    assert not _alive(pid)
+    assert not process_running(pid)
     again = _writer(tmp_path)
     try:
         assert again.counts()["records"] == 30
@@ -53,10 +45,10 @@ def test_processes_share_one_server_per_data_dir(tmp_path: Path) -> None:
     second = _writer(tmp_path)
     assert _pid(tmp_path) == pid
     first.backend.close()  # another client is still connected: keep running
-    assert _alive(pid)
+    assert process_running(pid)
     assert second.backend.health()
     second.backend.close()
-    assert not _alive(pid)
+    assert not process_running(pid)
 
 
 def test_recovers_from_a_crash_and_a_stale_pid(tmp_path: Path, settings: Settings) -> None:
