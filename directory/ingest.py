@@ -69,48 +69,67 @@ def ingest_lines(
 ) -> IngestReport:
     """Ingest parsed lines in batches; `on_batch(n)` is told how many were read."""
     report = report or IngestReport()
-    for chunk in _read_ahead(_chunks(lines, settings.batch_size)):
-        batch: list[Record] = []
-        for parsed in chunk:
-            if parsed.record is None:
-                report.rejected.append(Rejection(origin, parsed.line, parsed.error or "invalid"))
-            else:
-                batch.append(parsed.record)
-        report.read += len(chunk)
-        if batch:
+    for batch in _read_ahead(_batches(lines, settings.batch_size, origin)):
+        report.read += batch.read
+        report.rejected.extend(batch.rejected)
+        if batch.records:
             ingest_batch(writer, batch, settings=settings, report=report)
         if on_batch is not None:
-            on_batch(len(chunk))
+            on_batch(batch.read)
     for rejection in report.rejected:
         log.warning("rejected %s line %d: %s", rejection.origin, rejection.line, rejection.reason)
     return report
 
 
-def _chunks(lines: Iterable[ParsedLine], size: int) -> Iterator[list[ParsedLine]]:
+@dataclass
+class Batch:
+    """Records ready to write: validated, one per key (the last wins), with the
+    rows the graph and the resolver take, built before the lock is taken."""
+
+    read: int
+    rejected: list[Rejection]
+    records: list[Record]
+    rows: list[dict[str, Any]]
+
+    @staticmethod
+    def of(parsed: Sequence[ParsedLine], origin: str) -> Batch:
+        """Sort a chunk of parsed lines into records to write and rejections."""
+        latest: dict[str, Record] = {}
+        rejected = []
+        for line in parsed:
+            if line.record is None:
+                rejected.append(Rejection(origin, line.line, line.error or "invalid"))
+            else:
+                latest[line.record.key] = line.record
+        records = list(latest.values())
+        return Batch(len(parsed), rejected, records, [_record_row(r) for r in records])
+
+
+def _batches(lines: Iterable[ParsedLine], size: int, origin: str) -> Iterator[Batch]:
     chunk: list[ParsedLine] = []
     for parsed in lines:
         chunk.append(parsed)
         if len(chunk) >= size:
-            yield chunk
+            yield Batch.of(chunk, origin)
             chunk = []
     if chunk:
-        yield chunk
+        yield Batch.of(chunk, origin)
 
 
-def _read_ahead(chunks: Iterator[list[ParsedLine]]) -> Iterator[list[ParsedLine]]:
-    """Parse the next batch in a thread while the graph works on this one (parsing
-    is Python work; the graph's is the server's, on the other core)."""
-    ahead: queue.Queue[list[ParsedLine] | BaseException | None] = queue.Queue(maxsize=2)
+def _read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Prepare the next batch in a thread while the graph works on this one
+    (preparing is Python work; the graph's is the server's, on the other core)."""
+    ahead: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=2)
 
     def produce() -> None:
         try:
-            for chunk in chunks:
-                ahead.put(chunk)
+            for batch in batches:
+                ahead.put(batch)
             ahead.put(None)
         except BaseException as error:  # noqa: BLE001 - handed over, raised in the reader
             ahead.put(error)
 
-    threading.Thread(target=produce, name="ingest-parser", daemon=True).start()
+    threading.Thread(target=produce, name="ingest-reader", daemon=True).start()
     while (item := ahead.get()) is not None:
         if isinstance(item, BaseException):
             raise item
@@ -118,27 +137,26 @@ def _read_ahead(chunks: Iterator[list[ParsedLine]]) -> Iterator[list[ParsedLine]
 
 
 def ingest_batch(
-    writer: GraphWriter, records: Sequence[Record], *, settings: Settings, report: IngestReport
+    writer: GraphWriter, batch: Batch, *, settings: Settings, report: IngestReport
 ) -> None:
-    """Upsert and resolve one batch of valid records, atomically with respect to
-    other ingests."""
-    latest = {record.key: record for record in records}  # a key twice: the last wins
-    rows = [_record_row(record) for record in latest.values()]
+    """Upsert and resolve one batch, atomically with respect to other ingests."""
+    keys = [record.key for record in batch.records]
     with writer.lock(RESOLUTION_LOCK):
-        before = writer.record_state(list(latest))
-        writer.upsert_records(rows, existing=before.keys(), now=utc_now())
-        touched_ids = {i["key"] for row in rows for i in row["identifiers"]}
+        before = writer.record_state(keys)
+        writer.upsert_records(batch.rows, existing=before.keys(), now=utc_now())
+        touched_ids = {i["key"] for row in batch.rows for i in row["identifiers"]}
         for state in before.values():
             touched_ids |= state.identifier_keys  # dropped ones may stop being shared
         outcome = resolve(
             writer,
-            batch=[_resolution_row(record, before.get(record.key)) for record in latest.values()],
+            batch=[_resolution_row(record, before.get(record.key)) for record in batch.records],
             identifier_keys=sorted(touched_ids),
             generic_threshold=settings.generic_threshold,
             source_rank=settings.source_rank,
         )
-    report.created += len(latest) - len(before)
-    report.updated += len(records) - (len(latest) - len(before))
+    valid = batch.read - len(batch.rejected)
+    report.created += len(keys) - len(before)
+    report.updated += valid - (len(keys) - len(before))
     report.profiles_created += outcome.profiles_created
     report.profiles_merged += outcome.profiles_merged
     report.profiles_split += outcome.profiles_split

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_SOURCE_PRIORITY),
         description="display-name survivorship: earlier sources win, then the newest record",
     )
-    batch_size: int = Field(default=1000, ge=1, le=50_000)
+    batch_size: int = Field(default=2500, ge=1, le=50_000)
 
     def source_rank(self, source: str) -> int:
         """Lower is more trusted; unknown sources rank last."""

@@ -119,7 +119,12 @@ class FalkorDBBackend(GraphBackend):
         """Rewrite the append-only file as a snapshot, so the next start loads it
         at once instead of replaying every query ever written."""
         connection = self._db.connection
-        connection.bgrewriteaof()
+        try:
+            connection.bgrewriteaof()
+        except Exception as error:
+            # Redis may have started one itself (auto-aof-rewrite): wait for that one.
+            if "already in progress" not in str(error):
+                raise
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             info = connection.info("persistence")

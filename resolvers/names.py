@@ -74,6 +74,20 @@ def _given_names_match(a: str, b: str) -> bool:
     return min(len(a), len(b)) >= 4 and OSA.distance(a, b) <= 1  # one typo
 
 
+def _family_names_match(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
+    """Some family word in common (or an initial of it, or one typo away); a name
+    with no family word says nothing. "María López" and "María Russo" differ."""
+    if not left or not right:
+        return True
+    return any(_words_match(x, y) for x in left for y in right)
+
+
+def _words_match(a: str, b: str) -> bool:
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    return a == b or (min(len(a), len(b)) >= 4 and OSA.distance(a, b) <= 1)
+
+
 def _gendered_pair(a: str, b: str) -> bool:
     """Agustín/Agustina, Francisco/Francisca, Daniel/Danielle: one letter apart,
     and two people (often of one family), not a typo."""
@@ -90,12 +104,13 @@ def _handle_of(single: str, other: tuple[str, ...]) -> bool:
 
 
 def may_be_same_person(a: str, b: str) -> bool:
-    """False only when the names show two different people (different given names)."""
+    """False only when the names show two different people: different given
+    names, or the same given name with different family names."""
     left, right = words(a), words(b)
     if not left or not right:
         return True
     if _given_names_match(left[0], right[0]):
-        return True
+        return _family_names_match(left[1:], right[1:])
     if len(left) == 1 and len(right) > 1:
         return _handle_of(left[0], right) or left[0] in right[1:]
     if len(right) == 1 and len(left) > 1:

@@ -27,6 +27,9 @@ from resolvers.names import count_people, fold, may_be_same_person
         ("Agustín Acosta", "Agustina Acosta", False),  # one letter, two people
         ("Francisco Ruiz", "Francisca Ruiz", False),
         ("Daniel Martin", "Danielle Martin", False),
+        ("María López", "María Russo", False),  # same given name, another family
+        ("J PDubois", "Julie Morel", False),  # an initial is not enough across families
+        ("J PDubois", "Jean-Pierre Dubois", True),
     ],
 )
 def test_may_be_same_person(a: str, b: str, same: bool) -> None:
