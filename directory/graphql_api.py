@@ -283,11 +283,10 @@ class Query:
     ) -> list[Profile]:
         ctx: Context = info.context
         region = identifier.region or ctx.settings.default_region
-        ids = service.profile_ids_by_identifier(
+        found = service.profiles_by_identifier(
             ctx.writer, type_=identifier.type, value=identifier.value, region=region
         )
-        found = (ctx.writer.profile(pid) for pid in ids)
-        return [Profile(stored=p) for p in found if p is not None]
+        return [Profile(stored=p) for p in found]
 
     @strawberry.field(
         permission_classes=[IsAgent],

@@ -15,20 +15,21 @@ def lookup(
     reader: GraphReader, *, type_: str, value: str, region: str | None
 ) -> StoredProfile | None:
     """The one profile carrying an identifier; None when nobody or several people do."""
-    ids = profile_ids_by_identifier(reader, type_=type_, value=value, region=region)
-    return reader.profile(ids[0]) if len(ids) == 1 else None
+    found = profiles_by_identifier(reader, type_=type_, value=value, region=region, limit=2)
+    return found[0] if len(found) == 1 else None
 
 
-def profile_ids_by_identifier(
-    reader: GraphReader, *, type_: str, value: str, region: str | None
-) -> list[str]:
-    """Every profile carrying an identifier (a generic value may have many)."""
+def profiles_by_identifier(
+    reader: GraphReader, *, type_: str, value: str, region: str | None, limit: int = 20
+) -> list[StoredProfile]:
+    """Profiles carrying an identifier (a generic value may have many), largest first."""
     kind = canonical_type(type_)
     try:
         key = f"{kind}:{normalise(kind, value, region=region)}"
     except IdentifierError:
         return []
-    return reader.profile_ids_by_identifier(key)
+    found = reader.profiles_carrying_identifier(key, limit)
+    return sorted(found, key=lambda p: (-len(p.records), p.id))
 
 
 def get_profile(reader: GraphReader, *, profile_id: str) -> StoredProfile | None:

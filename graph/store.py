@@ -20,6 +20,19 @@ from graph.errors import GraphError
 # Identifier strengths whose values link records on their own (resolvers.model.Strength).
 LINKING_STRENGTHS = ["strong", "medium"]
 _MAX_REDIRECTS = 32
+# Everything of profile `p`: one row per record, its identifiers collected.
+_PROFILE_BODY = (
+    "MATCH (p)<-[l:IN]-(r:Record) OPTIONAL MATCH (r)-[h:HAS]->(i:Identifier) "
+    "RETURN p.id AS pid, p.kind AS kind, p.display_name AS display_name, "
+    "p.created_at AS created_at, p.updated_at AS updated_at, "
+    "r.key AS key, r.source AS source, r.source_id AS source_id, r.kind AS rkind, "
+    "r.observed_at AS observed_at, r.name AS name, r.text AS text, "
+    "r.topics AS topics, r.attributes AS attributes, "
+    "r.ingested_at AS ingested_at, r.updated_at AS rupdated_at, "
+    "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
+    "collect([i.type, i.value, i.strength, i.generic, i.people, "
+    "h.seen_at, h.first_seen, h.last_seen]) AS identifiers"
+)
 # Links a profile `p` to the records of its group `g` (profile first: one lookup).
 _LINK_GROUP = (
     "WITH p, g UNWIND g.links AS l MATCH (r:Record {key: l.record}) "
@@ -146,45 +159,23 @@ class GraphReader:
             current = target
         raise GraphError("profile_redirect", f"redirect loop from profile {profile_id}")
 
-    def profile_ids_by_identifier(self, key: str, limit: int = 20) -> list[str]:
-        """Profiles of the records that carry an identifier, most records first."""
-        rows = self._read(
-            "profiles_by_identifier",
-            "MATCH (:Identifier {key: $key})<-[:HAS]-(:Record)-[:IN]->(p:Profile) "
-            "RETURN p.id AS id, count(*) AS n ORDER BY n DESC, id LIMIT $limit",
-            key=key,
-            limit=limit,
-        )
-        return [row["id"] for row in rows]
-
     def profile(self, profile_id: str) -> StoredProfile | None:
         """A live profile with every record, identifier and link, or None."""
         rows = self._read(
-            "profile",
-            "MATCH (p:Profile {id: $id})<-[l:IN]-(r:Record) "
-            "OPTIONAL MATCH (r)-[h:HAS]->(i:Identifier) "
-            "RETURN p.kind AS kind, p.display_name AS display_name, "
-            "p.created_at AS created_at, p.updated_at AS updated_at, "
-            "r.key AS key, r.source AS source, r.source_id AS source_id, r.kind AS rkind, "
-            "r.observed_at AS observed_at, r.name AS name, r.text AS text, "
-            "r.topics AS topics, r.attributes AS attributes, "
-            "r.ingested_at AS ingested_at, r.updated_at AS rupdated_at, "
-            "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
-            "collect([i.type, i.value, i.strength, i.generic, i.people, "
-            "h.seen_at, h.first_seen, h.last_seen]) AS identifiers",
-            id=profile_id,
+            "profile", f"MATCH (p:Profile {{id: $id}}) {_PROFILE_BODY}", id=profile_id
         )
-        if not rows:
-            return None
-        first = rows[0]
-        return StoredProfile(
-            id=profile_id,
-            kind=first["kind"],
-            display_name=first["display_name"],
-            created_at=first["created_at"],
-            updated_at=first["updated_at"],
-            records=[_stored_record(profile_id, row) for row in rows],
+        return next(iter(_stored_profiles(rows)), None)
+
+    def profiles_carrying_identifier(self, key: str, limit: int) -> list[StoredProfile]:
+        """Up to `limit` whole profiles whose records carry an identifier, in one query."""
+        rows = self._read(
+            "profiles_carrying_identifier",
+            "MATCH (:Identifier {key: $key})<-[:HAS]-(:Record)-[:IN]->(p:Profile) "
+            f"WITH DISTINCT p LIMIT $limit {_PROFILE_BODY}",
+            key=key,
+            limit=limit,
         )
+        return _stored_profiles(rows)
 
     def search_names(self, query: str, limit: int) -> list[str]:
         """Live profile ids whose records' names match a full-text query, best first."""
@@ -504,6 +495,23 @@ def _link_props(link: Link) -> dict[str, Any]:
 
 def _stored_link(row: Row) -> Link:
     return Link(row["key"], row["profile_id"], row["rule"], row["via"], row["via_record"])
+
+
+def _stored_profiles(rows: list[Row]) -> list[StoredProfile]:
+    profiles: dict[str, StoredProfile] = {}
+    for row in rows:
+        pid = row["pid"]
+        if pid not in profiles:
+            profiles[pid] = StoredProfile(
+                id=pid,
+                kind=row["kind"],
+                display_name=row["display_name"],
+                created_at=row["created_at"],
+                updated_at=row["updated_at"],
+                records=[],
+            )
+        profiles[pid].records.append(_stored_record(pid, row))
+    return list(profiles.values())
 
 
 def _stored_record(profile_id: str, row: Row) -> StoredRecord:
