@@ -31,6 +31,8 @@ from _common import (
 )
 from quality import pairwise
 
+from directory.settings import Settings
+
 TARGET_RECORDS_PER_S = 3_000
 
 
@@ -96,7 +98,7 @@ def run(work: Path, n_records: int, batch_size: int | None) -> None:
     mib = 1024.0
     figures: dict[str, object] = {
         "records": n_records,
-        "batch_size": batch_size or 1000,
+        "batch_size": batch_size or Settings.model_fields["batch_size"].default,
         "generate_s": round(generate_s, 2),
         "ingest_s": round(ingest_s, 2),
         "records_per_s": round(records_per_s, 1),
