@@ -10,7 +10,7 @@ import time
 from enum import StrEnum
 
 from graph.store import GraphWriter
-from resolvers.online import utc_now
+from resolvers.model import utc_now
 
 KEY_PREFIX = "dir_"
 

@@ -15,13 +15,14 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from directory.settings import Settings
 from graph.store import LINKING_STRENGTHS, GraphWriter, RecordRow, RecordState
 from resolvers.identifiers import strength
-from resolvers.model import Record
-from resolvers.online import resolve, utc_now
+from resolvers.model import Record, utc_now, utc_text
+from resolvers.online import resolve
 from resolvers.records import ParsedLine
 
 log = logging.getLogger("directory.ingest")
@@ -170,7 +171,7 @@ def _resolution_row(record: Record, state: RecordState | None) -> RecordRow:
         source=record.source,
         kind=record.kind,
         name=record.name,
-        observed_at=_iso(record.observed_at),
+        observed_at=_utc_or_none(record.observed_at),
         profile_id=state.profile_id if state else None,
         linking_keys=tuple(linking),
         link=state.link if state else None,
@@ -183,7 +184,7 @@ def _record_row(record: Record) -> dict[str, Any]:
         "source": record.source,
         "source_id": record.source_id,
         "kind": record.kind,
-        "observed_at": _iso(record.observed_at),
+        "observed_at": _utc_or_none(record.observed_at),
         "name": record.name,
         "text": record.text,
         "topics": list(record.topics),
@@ -194,14 +195,12 @@ def _record_row(record: Record) -> dict[str, Any]:
                 "type": identifier.type,
                 "value": identifier.value,
                 "strength": strength(identifier.type).value,
-                "seen_at": _iso(identifier.seen_at),
+                "seen_at": _utc_or_none(identifier.seen_at),
             }
             for identifier in record.identifiers
         ],
     }
 
 
-def _iso(moment: Any) -> str | None:
-    if moment is None:
-        return None
-    return str(moment.isoformat().replace("+00:00", "Z"))
+def _utc_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_text(moment)

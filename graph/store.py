@@ -486,7 +486,6 @@ def _record_props(row: dict[str, Any]) -> dict[str, Any]:
 def _link_props(link: Link) -> dict[str, Any]:
     return {
         "record": link.record,
-        "profile": link.profile_id,
         "rule": link.rule,
         "via": link.via,
         "via_record": link.via_record,

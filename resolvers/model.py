@@ -7,7 +7,7 @@ types, never on raw JSON, so normalisation happens exactly once, at parsing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -51,3 +51,15 @@ class Record:
     def key(self) -> str:
         """The record's identity: ingesting the same key again updates it."""
         return f"{self.source}/{self.source_id}"
+
+
+def utc_text(moment: datetime) -> str:
+    """The ISO-8601 UTC text every timestamp is stored as ("…Z"); sorts as time does."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def utc_now() -> str:
+    """Now, as `utc_text` writes it, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -13,12 +13,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from ulid import ULID
 
 from graph.store import GraphWriter, RecordRow
 from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
+from resolvers.model import utc_now
 from resolvers.names import count_people
 
 log = logging.getLogger("resolvers")
@@ -142,8 +142,3 @@ def _splits(found: Sequence[Cluster]) -> int:
             if record.profile_id:
                 homes[record.profile_id].add(index)
     return sum(1 for clusters_of in homes.values() if len(clusters_of) > 1)
-
-
-def utc_now() -> str:
-    """Now, as the ISO-8601 UTC text every timestamp in the graph uses."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -24,7 +24,7 @@ from resolvers.identifiers import (
     canonical_type,
     normalise,
 )
-from resolvers.model import Identifier, Record
+from resolvers.model import Identifier, Record, utc_text
 
 
 class RecordError(ValueError):
@@ -273,10 +273,6 @@ def parse_record(obj: object, *, default_region: str | None = None) -> Record:
     )
 
 
-def _utc_text(moment: datetime) -> str:
-    return _as_utc(moment).isoformat().replace("+00:00", "Z")
-
-
 def record_to_json(record: Record) -> dict[str, object]:
     """The record-format JSON object of ``record``; parse_record reads it back equal."""
     out: dict[str, object] = {
@@ -285,7 +281,7 @@ def record_to_json(record: Record) -> dict[str, object]:
         "kind": record.kind,
     }
     if record.observed_at is not None:
-        out["observed_at"] = _utc_text(record.observed_at)
+        out["observed_at"] = utc_text(record.observed_at)
     if record.name is not None:
         out["name"] = record.name
     if record.identifiers:
@@ -302,7 +298,7 @@ def record_to_json(record: Record) -> dict[str, object]:
 def _identifier_json(identifier: Identifier) -> dict[str, str]:
     out = {"type": identifier.type, "value": identifier.value}
     if identifier.seen_at is not None:
-        out["seen_at"] = _utc_text(identifier.seen_at)
+        out["seen_at"] = utc_text(identifier.seen_at)
     return out
 
 
