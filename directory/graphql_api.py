@@ -21,7 +21,8 @@ from directory import profiles as service
 from directory.auth import Role
 from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings
-from graph.store import GraphWriter, StoredProfile, StoredRecord
+from graph.model import StoredProfile, StoredRecord
+from graph.store import GraphWriter
 from resolvers.records import iter_json_array_items
 
 

@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from directory.settings import Settings
-from graph.store import LINKING_STRENGTHS, GraphWriter, RecordRow, RecordState
+from graph.model import LINKING_STRENGTHS, RecordRow, RecordState
+from graph.store import GraphWriter
 from resolvers.identifiers import strength
 from resolvers.model import Record, utc_now, utc_text
 from resolvers.online import resolve

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from graph.store import GraphReader, StoredIdentifier, StoredProfile, StoredRecord
+from graph.model import StoredIdentifier, StoredProfile, StoredRecord
+from graph.reader import GraphReader
 from resolvers.identifiers import IdentifierError, canonical_type, normalise
 
 

@@ -1,226 +1,32 @@
-"""Identity-graph operations, written once in the Cypher subset both engines run.
-
-`GraphReader` is the read-only view that lookups get; `GraphWriter` adds the
-writes that ingest and resolution make. No Cypher lives outside `graph/`.
+"""Identity-graph writes (ingest and resolution), written once in the Cypher
+subset both engines run. `GraphWriter` also reads: it extends `GraphReader`.
+No Cypher lives outside `graph/`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from graph.backend import GraphBackend, Row, Statement
+from graph.backend import Row, Statement
 from graph.errors import GraphError
-
-# Identifier strengths whose values link records on their own (resolvers.model.Strength).
-LINKING_STRENGTHS = ["strong", "medium"]
-_MAX_REDIRECTS = 32
-# Everything of profile `p`: one row per record, its identifiers collected.
-_PROFILE_BODY = (
-    "MATCH (p)<-[l:IN]-(r:Record) OPTIONAL MATCH (r)-[h:HAS]->(i:Identifier) "
-    "RETURN p.id AS pid, p.kind AS kind, p.display_name AS display_name, "
-    "p.created_at AS created_at, p.updated_at AS updated_at, "
-    "r.key AS key, r.source AS source, r.source_id AS source_id, r.kind AS rkind, "
-    "r.observed_at AS observed_at, r.name AS name, r.text AS text, "
-    "r.topics AS topics, r.attributes AS attributes, "
-    "r.ingested_at AS ingested_at, r.updated_at AS rupdated_at, "
-    "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
-    "collect([i.type, i.value, i.strength, i.generic, i.people, "
-    "h.seen_at, h.first_seen, h.last_seen]) AS identifiers"
+from graph.model import (
+    LINKING_STRENGTHS,
+    IdentifierUsage,
+    Link,
+    ProfileSummary,
+    RecordRow,
+    RecordState,
 )
-# Links a profile `p` to the records of its group `g` (profile first: one lookup).
+from graph.reader import GraphReader, link_from_row
+
 _LINK_GROUP = (
     "WITH p, g UNWIND g.links AS l MATCH (r:Record {key: l.record}) "
     "CREATE (r)-[:IN {rule: l.rule, via: l.via, via_record: l.via_record, linked_at: $now}]->(p)"
 )
-
-
-@dataclass(frozen=True)
-class RecordRow:
-    """A record as stored, with the keys of its identifiers that may link it."""
-
-    key: str
-    source: str
-    kind: str
-    name: str | None
-    observed_at: str | None
-    profile_id: str | None
-    linking_keys: tuple[str, ...]
-    link: Link | None = None
-
-
-@dataclass(frozen=True)
-class RecordState:
-    """What is stored of a record before an update."""
-
-    profile_id: str | None
-    link: Link | None
-    identifier_keys: frozenset[str]
-
-
-@dataclass(frozen=True)
-class IdentifierUsage:
-    """Who carries an identifier: its record count and (some of) their names."""
-
-    key: str
-    generic: bool
-    records: int
-    names: list[str]
-
-
-@dataclass(frozen=True)
-class Link:
-    """Why a record belongs to its profile."""
-
-    record: str
-    profile_id: str
-    rule: str
-    via: str | None = None
-    via_record: str | None = None
-
-
-@dataclass(frozen=True)
-class ProfileSummary:
-    """The derived fields stored on a profile node."""
-
-    id: str
-    kind: str
-    display_name: str | None
-    record_count: int
-
-
-@dataclass
-class StoredIdentifier:
-    type: str
-    value: str
-    strength: str
-    generic: bool
-    people: int | None
-    seen_at: str | None
-    first_seen: str | None
-    last_seen: str | None
-
-
-@dataclass
-class StoredRecord:
-    key: str
-    source: str
-    source_id: str
-    kind: str
-    observed_at: str | None
-    name: str | None
-    text: str | None
-    topics: list[str]
-    attributes: dict[str, str]
-    ingested_at: str | None
-    updated_at: str | None
-    link: Link
-    identifiers: list[StoredIdentifier] = field(default_factory=list)
-
-
-@dataclass
-class StoredProfile:
-    id: str
-    kind: str
-    display_name: str | None
-    created_at: str | None
-    updated_at: str | None
-    records: list[StoredRecord]
-
-
-class GraphReader:
-    """Read-only operations, for lookups."""
-
-    def __init__(self, backend: GraphBackend) -> None:
-        self.backend = backend
-
-    def _read(self, name: str, cypher: str, /, **params: Any) -> list[Row]:
-        return self.backend.read(Statement(name, cypher, params))
-
-    def resolve_profile_id(self, profile_id: str) -> str | None:
-        """Follow merge redirects to the profile an id lives on as, or None."""
-        current = profile_id
-        for _ in range(_MAX_REDIRECTS):
-            rows = self._read(
-                "profile_redirect",
-                "MATCH (p:Profile {id: $id}) RETURN p.merged_into AS merged_into",
-                id=current,
-            )
-            if not rows:
-                return None
-            target = rows[0]["merged_into"]
-            if not target:
-                return current
-            current = target
-        raise GraphError("profile_redirect", f"redirect loop from profile {profile_id}")
-
-    def profile(self, profile_id: str) -> StoredProfile | None:
-        """A live profile with every record, identifier and link, or None."""
-        rows = self._read(
-            "profile", f"MATCH (p:Profile {{id: $id}}) {_PROFILE_BODY}", id=profile_id
-        )
-        return next(iter(_stored_profiles(rows)), None)
-
-    def profiles_carrying_identifier(self, key: str, limit: int) -> list[StoredProfile]:
-        """Up to `limit` whole profiles whose records carry an identifier, in one query."""
-        rows = self._read(
-            "profiles_carrying_identifier",
-            "MATCH (:Identifier {key: $key})<-[:HAS]-(:Record)-[:IN]->(p:Profile) "
-            f"WITH DISTINCT p LIMIT $limit {_PROFILE_BODY}",
-            key=key,
-            limit=limit,
-        )
-        return _stored_profiles(rows)
-
-    def search_names(self, query: str, limit: int) -> list[str]:
-        """Live profile ids whose records' names match a full-text query, best first."""
-        call = self.backend.dialect.fulltext_query.format(label="Record", prop="name")
-        rows = self._read(
-            "search_names",
-            f"{call} MATCH (node)-[:IN]->(p:Profile) "
-            "RETURN p.id AS id, max(score) AS score ORDER BY score DESC, id LIMIT $limit",
-            query=query,
-            limit=limit,
-        )
-        return [row["id"] for row in rows]
-
-    def record_assignments(self, after: str, limit: int) -> list[Row]:
-        """A page of (source, source_id, profile_id), in record-key order."""
-        return self._read(
-            "record_assignments",
-            "MATCH (r:Record)-[:IN]->(p:Profile) WHERE r.key > $after "
-            "RETURN r.key AS key, r.source AS source, r.source_id AS source_id, "
-            "p.id AS profile_id ORDER BY key LIMIT $limit",
-            after=after,
-            limit=limit,
-        )
-
-    def counts(self) -> dict[str, int]:
-        """How many records, identifiers and live profiles the graph holds."""
-        counts = {}
-        for label in ("Record", "Identifier"):
-            rows = self._read(f"count_{label}", f"MATCH (n:{label}) RETURN count(n) AS n")
-            counts[label.lower() + "s"] = int(rows[0]["n"])
-        rows = self._read(
-            "count_profiles",
-            "MATCH (p:Profile) WHERE p.merged_into IS NULL RETURN count(p) AS n",
-        )
-        counts["profiles"] = int(rows[0]["n"])
-        return counts
-
-    def api_key_role(self, key_hash: str) -> str | None:
-        """The role of an API key by its hash, or None when unknown or revoked."""
-        rows = self._read(
-            "api_key",
-            "MATCH (k:ApiKey {hash: $hash}) WHERE k.revoked_at IS NULL RETURN k.role AS role",
-            hash=key_hash,
-        )
-        return rows[0]["role"] if rows else None
 
 
 class GraphWriter(GraphReader):
@@ -277,7 +83,7 @@ class GraphWriter(GraphReader):
         return {
             row["key"]: RecordState(
                 profile_id=row["profile_id"],
-                link=_stored_link(row) if row["profile_id"] else None,
+                link=link_from_row(row) if row["profile_id"] else None,
                 identifier_keys=frozenset(row["identifiers"]),
             )
             for row in rows
@@ -417,7 +223,7 @@ class GraphWriter(GraphReader):
                 r["observed_at"],
                 r["profile_id"],
                 tuple(r["ids"]),
-                _stored_link(r) if r["profile_id"] else None,
+                link_from_row(r) if r["profile_id"] else None,
             )
             for r in rows
         ]
@@ -490,45 +296,3 @@ def _link_props(link: Link) -> dict[str, Any]:
         "via": link.via,
         "via_record": link.via_record,
     }
-
-
-def _stored_link(row: Row) -> Link:
-    return Link(row["key"], row["profile_id"], row["rule"], row["via"], row["via_record"])
-
-
-def _stored_profiles(rows: list[Row]) -> list[StoredProfile]:
-    profiles: dict[str, StoredProfile] = {}
-    for row in rows:
-        pid = row["pid"]
-        if pid not in profiles:
-            profiles[pid] = StoredProfile(
-                id=pid,
-                kind=row["kind"],
-                display_name=row["display_name"],
-                created_at=row["created_at"],
-                updated_at=row["updated_at"],
-                records=[],
-            )
-        profiles[pid].records.append(_stored_record(pid, row))
-    return list(profiles.values())
-
-
-def _stored_record(profile_id: str, row: Row) -> StoredRecord:
-    identifiers = [
-        StoredIdentifier(*values) for values in row["identifiers"] if values[0] is not None
-    ]
-    return StoredRecord(
-        key=row["key"],
-        source=row["source"],
-        source_id=row["source_id"],
-        kind=row["rkind"],
-        observed_at=row["observed_at"],
-        name=row["name"],
-        text=row["text"],
-        topics=list(row["topics"] or []),
-        attributes=json.loads(row["attributes"] or "{}"),
-        ingested_at=row["ingested_at"],
-        updated_at=row["rupdated_at"],
-        link=Link(row["key"], profile_id, row["rule"], row["via"], row["via_record"]),
-        identifiers=identifiers,
-    )

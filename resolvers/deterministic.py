@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from graph.store import Link, ProfileSummary, RecordRow
+from graph.model import Link, ProfileSummary, RecordRow
 
 RULE_SEED = "seed"  # the first record of a profile: nothing else linked it
 RULE_SHARED = "shared-identifier"

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 
 from ulid import ULID
 
-from graph.store import GraphWriter, RecordRow
+from graph.model import RecordRow
+from graph.store import GraphWriter
 from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
 from resolvers.model import utc_now
 from resolvers.names import count_people

@@ -1,0 +1,102 @@
+"""What the graph layer hands out and takes in: plain, typed values, so no
+engine's result objects leak above `graph/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Identifier strengths whose values link records on their own (resolvers.model.Strength).
+LINKING_STRENGTHS = ["strong", "medium"]
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """A record as stored, with the keys of its identifiers that may link it."""
+
+    key: str
+    source: str
+    kind: str
+    name: str | None
+    observed_at: str | None
+    profile_id: str | None
+    linking_keys: tuple[str, ...]
+    link: Link | None = None
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """What is stored of a record before an update."""
+
+    profile_id: str | None
+    link: Link | None
+    identifier_keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class IdentifierUsage:
+    """Who carries an identifier: its record count and (some of) their names."""
+
+    key: str
+    generic: bool
+    records: int
+    names: list[str]
+
+
+@dataclass(frozen=True)
+class Link:
+    """Why a record belongs to its profile."""
+
+    record: str
+    profile_id: str
+    rule: str
+    via: str | None = None
+    via_record: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileSummary:
+    """The derived fields stored on a profile node."""
+
+    id: str
+    kind: str
+    display_name: str | None
+    record_count: int
+
+
+@dataclass
+class StoredIdentifier:
+    type: str
+    value: str
+    strength: str
+    generic: bool
+    people: int | None
+    seen_at: str | None
+    first_seen: str | None
+    last_seen: str | None
+
+
+@dataclass
+class StoredRecord:
+    key: str
+    source: str
+    source_id: str
+    kind: str
+    observed_at: str | None
+    name: str | None
+    text: str | None
+    topics: list[str]
+    attributes: dict[str, str]
+    ingested_at: str | None
+    updated_at: str | None
+    link: Link
+    identifiers: list[StoredIdentifier] = field(default_factory=list)
+
+
+@dataclass
+class StoredProfile:
+    id: str
+    kind: str
+    display_name: str | None
+    created_at: str | None
+    updated_at: str | None
+    records: list[StoredRecord]
