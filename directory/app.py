@@ -18,6 +18,7 @@ from directory.graph_access import open_graph
 from directory.graphql_api import Context, schema
 from directory.ingest import ingest_lines
 from directory.settings import Settings, get_settings
+from graph.errors import GraphError
 from graph.store import GraphWriter
 from resolvers.records import iter_body
 
@@ -93,6 +94,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(app.state.writer.backend.close)
 
     app = FastAPI(title="Identity directory", lifespan=lifespan)
+
+    @app.exception_handler(GraphError)
+    async def graph_unavailable(request: Request, error: GraphError) -> JSONResponse:
+        """One answer for every graph failure outside GraphQL (which masks its own)."""
+        log.error("%s %s: %s", request.method, request.url.path, error)
+        return JSONResponse(
+            {"detail": "the identity graph is unavailable; try again shortly"}, status_code=503
+        )
+
     graphql: GraphQLRouter[Context, None] = GraphQLRouter(
         schema, context_getter=_graphql_context, graphql_ide="graphiql"
     )
@@ -101,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health")
     async def health(writer: GraphDep) -> JSONResponse:
         """Liveness and graph reachability; the only endpoint without a key."""
-        ok = writer.backend.health()
+        ok = await run_in_threadpool(writer.backend.health)  # never block the loop on it
         body = {"status": "ok" if ok else "degraded", "graph": writer.backend.dialect.engine}
         return JSONResponse(body, status_code=200 if ok else 503)
 

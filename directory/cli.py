@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -18,6 +19,7 @@ from directory.auth import Role, create_key
 from directory.graph_access import graph_session
 from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings, get_settings
+from graph.errors import GraphConfigurationError, GraphUnavailableError
 from graph.store import GraphWriter
 from resolvers.parallel import iter_jsonl_parallel
 from resolvers.records import ParsedLine, iter_csv
@@ -25,7 +27,35 @@ from resolvers.records import ParsedLine, iter_csv
 err = Console(stderr=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ConfigurationError(click.ClickException):
+    """A setting is wrong: every problem is listed, and nothing was done."""
+
+    exit_code = 2
+
+
+class _Directory(click.Group):
+    """Turns the errors a user can fix into one clear message instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as error:
+            raise ConfigurationError(_settings_problems(error)) from error
+        except GraphUnavailableError as error:
+            raise click.ClickException(f"the graph could not be started: {error.reason}") from error
+        except GraphConfigurationError as error:
+            raise ConfigurationError(str(error)) from error
+
+
+def _settings_problems(error: ValidationError) -> str:
+    lines = [f"{len(error.errors())} setting(s) to fix:"]
+    for problem in error.errors():
+        name = "DIRECTORY_" + "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"  {name}={problem.get('input')!r}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+@click.group(cls=_Directory, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (queries at debug level).")
 def main(verbose: bool) -> None:
     """Identity directory: resolve records from every channel into one identity
@@ -63,7 +93,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(allow_dash=True, exists=True, dir_okay=False)
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto",
     show_default=True, help="Input format; auto picks by extension (.csv) and content.",
@@ -77,7 +109,7 @@ def ingest(files: tuple[str, ...], fmt: str) -> None:
     report = IngestReport()
     with graph_session(settings) as writer, _progress() as progress:
         for name in files:
-            total = None if name == "-" else _count_lines(Path(name))
+            total = None if name == "-" else _count_records(Path(name))
             task = progress.add_task(name, total=total)
             with _open(name) as handle:
                 ingest_lines(
@@ -95,12 +127,14 @@ def _progress() -> Progress:
     )  # fmt: skip
 
 
-def _count_lines(path: Path) -> int | None:
+def _count_records(path: Path) -> int | None:
+    """Non-blank lines (less the header of a CSV file), for the progress bar."""
     try:
         with path.open("rb") as handle:
-            return sum(1 for line in handle if line.strip())
+            lines = sum(1 for line in handle if line.strip())
     except OSError:
         return None
+    return lines - 1 if path.suffix.lower() == ".csv" and lines else lines
 
 
 def _open(name: str) -> IO[str]:
@@ -191,7 +225,7 @@ def keys_create(role: str, name: str) -> None:
 @click.option("--customers", default=3000, show_default=True)
 @click.option("--employees", default=300, show_default=True)
 def demo(seed: int, customers: int, employees: int) -> None:
-    """Load the synthetic demo population and print an agent key to try it."""
+    """Load the synthetic demo population and print an admin key to try it."""
     _load_demo(get_settings(), only_if_empty=False, seed=seed, customers=customers,
                employees=employees)  # fmt: skip
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from graph.backend import GraphBackend
+from graph.errors import GraphConfigurationError
 from graph.schema import ensure_schema
 
 NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
@@ -54,7 +55,7 @@ def _open(
             password=unquote(parts.password) if parts.password else password,
             database=parts.path.strip("/") or database,
         )
-    raise ValueError(
+    raise GraphConfigurationError(
         f"DIRECTORY_GRAPH_URL {url!r}: unknown scheme {parts.scheme!r}; "
         "use falkordb://host:port, neo4j://host:port or bolt://host:port, "
         "or leave it unset for the embedded graph"

@@ -12,3 +12,7 @@ class GraphError(RuntimeError):
 
 class GraphUnavailableError(GraphError):
     """The graph server could not be started or reached."""
+
+
+class GraphConfigurationError(ValueError):
+    """The setting that names the graph is wrong (an unknown URL scheme)."""

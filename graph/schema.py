@@ -6,6 +6,11 @@ Labels:
 - `Profile {id, kind, display_name, ...}`: one per resolved person; a merged-away
   profile stays as a redirect with `merged_into` set, so old ids keep resolving.
 - `ApiKey {hash, role, ...}` and `Lock {name, owner, until}`: service bookkeeping.
+
+Edges, each with its provenance:
+- `(Record)-[:HAS {first_seen, last_seen, seen_at}]->(Identifier)`;
+- `(Record)-[:IN {rule, via, via_record, linked_at}]->(Profile)`: why the record
+  is in the profile (the rule, the identifier it shares, the record it shares it with).
 """
 
 from __future__ import annotations

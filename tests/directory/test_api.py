@@ -7,6 +7,8 @@ import json
 import httpx
 
 from directory.auth import Role
+from directory.settings import Settings
+from graph.embedded import stop_embedded
 from tests.conftest import LiveServer, gql
 
 STORY = [
@@ -124,3 +126,19 @@ def test_rest_ingest_reports_bad_records_by_position(
     assert report["created"] == 2
     assert [r["line"] for r in report["rejected"]] == [2]
     assert "source_id" in report["rejected"][0]["reason"]
+
+
+def test_a_graph_failure_is_masked_and_health_says_so(
+    server: LiveServer, keys: dict[Role, str], settings: Settings
+) -> None:
+    assert gql(server, keys[Role.AGENT], "{ __typename }").status_code == 200  # key now known
+    stop_embedded(settings.data_dir)  # the graph goes away under the running service
+    answer = gql(server, keys[Role.AGENT], PROFILE, type="email", value="ana@example.com").json()
+    assert answer["data"] == {"lookup": None}
+    assert answer["errors"][0]["message"] == "internal error: the server log has the details"
+    assert "redis" not in str(answer).lower()
+    health = httpx.get(f"{server.url}/health")
+    assert (health.status_code, health.json()["status"]) == (503, "degraded")
+    unseen_key = gql(server, keys[Role.STEWARD], "{ __typename }")  # needs the graph to check
+    assert unseen_key.status_code == 503
+    assert unseen_key.json() == {"detail": "the identity graph is unavailable; try again shortly"}

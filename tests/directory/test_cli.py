@@ -110,3 +110,16 @@ def test_help_explains_the_commands() -> None:
     result = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, check=True)
     for command in ("serve", "ingest", "export", "keys", "demo"):
         assert command in result.stdout
+
+
+def test_bad_settings_are_all_reported_without_a_traceback(data_dir: Path) -> None:
+    env = dict(os.environ, DIRECTORY_DATA_DIR=str(data_dir), DIRECTORY_GENERIC_THRESHOLD="0",
+               DIRECTORY_BATCH_SIZE="many")  # fmt: skip
+    result = subprocess.run(
+        [str(BIN), "keys", "create", "--role", "agent"], env=env, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "DIRECTORY_GENERIC_THRESHOLD='0'" in result.stderr
+    assert "DIRECTORY_BATCH_SIZE='many'" in result.stderr
+    assert "Traceback" not in result.stderr
