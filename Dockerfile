@@ -10,4 +10,4 @@ RUN pip install --no-cache-dir --no-deps .
 ENV DIRECTORY_DATA_DIR=/data
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
-CMD ["directory", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+CMD ["directory", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "3"]

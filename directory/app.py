@@ -25,12 +25,14 @@ from resolvers.records import iter_body
 log = logging.getLogger("directory.app")
 
 
-def _writer(request: Request) -> GraphWriter:
+# Dependencies are `async def` although they do not await: FastAPI runs a plain
+# `def` dependency in a worker thread, a hop per request for nothing.
+async def _writer(request: Request) -> GraphWriter:
     writer: GraphWriter = request.app.state.writer
     return writer
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
