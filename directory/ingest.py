@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +92,7 @@ class Batch:
     rejected: list[Rejection]
     records: list[Record]
     rows: list[dict[str, Any]]
+    resolution_rows: list[RecordRow]  # as if new; stored state is added under the lock
 
     @staticmethod
     def of(parsed: Sequence[ParsedLine], origin: str) -> Batch:
@@ -104,7 +105,13 @@ class Batch:
             else:
                 latest[line.record.key] = line.record
         records = list(latest.values())
-        return Batch(len(parsed), rejected, records, [_record_row(r) for r in records])
+        return Batch(
+            len(parsed),
+            rejected,
+            records,
+            [_record_row(r) for r in records],
+            [_resolution_row(r) for r in records],
+        )
 
 
 def _batches(lines: Iterable[ParsedLine], size: int, origin: str) -> Iterator[Batch]:
@@ -151,7 +158,7 @@ def ingest_batch(
             touched_ids |= state.identifier_keys  # dropped ones may stop being shared
         outcome = resolve(
             writer,
-            batch=[_resolution_row(record, before.get(record.key)) for record in batch.records],
+            batch=[_with_state(row, before.get(row.key)) for row in batch.resolution_rows],
             identifier_keys=sorted(touched_ids),
             generic_threshold=settings.generic_threshold,
             source_rank=settings.source_rank,
@@ -165,7 +172,7 @@ def ingest_batch(
     report.generic_marked += outcome.generic_marked
 
 
-def _resolution_row(record: Record, state: RecordState | None) -> RecordRow:
+def _resolution_row(record: Record) -> RecordRow:
     linking = [i.key for i in record.identifiers if strength(i.type) in LINKING_STRENGTHS]
     return RecordRow(
         key=record.key,
@@ -173,10 +180,14 @@ def _resolution_row(record: Record, state: RecordState | None) -> RecordRow:
         kind=record.kind,
         name=record.name,
         observed_at=_utc_or_none(record.observed_at),
-        profile_id=state.profile_id if state else None,
+        profile_id=None,
         linking_keys=tuple(linking),
-        link=state.link if state else None,
     )
+
+
+def _with_state(row: RecordRow, state: RecordState | None) -> RecordRow:
+    """The row with the profile and link the record had before this batch."""
+    return row if state is None else replace(row, profile_id=state.profile_id, link=state.link)
 
 
 def _record_row(record: Record) -> dict[str, Any]:

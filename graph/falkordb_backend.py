@@ -165,8 +165,7 @@ def _literal(value: Any) -> str:
     """A Cypher literal for a JSON-like value (the escaping FalkorDB's header expects)."""
     kind = type(value)
     if kind is str:
-        text: str = value
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _string(value)
     if value is None:
         return "null"
     if kind is bool:
@@ -174,7 +173,21 @@ def _literal(value: Any) -> str:
     if kind is int or kind is float:
         return repr(value)
     if kind is list or kind is tuple:
-        return "[" + ",".join(map(_literal, value)) + "]"
+        return "[" + ",".join([_literal(item) for item in value]) + "]"
     if kind is dict:
-        return "{" + ",".join(f"`{key}`:{_literal(item)}" for key, item in value.items()) + "}"
+        # Strings and nulls inline: rows of records are mostly those, and this
+        # loop runs for every field of every record an ingest writes.
+        parts = []
+        for key, item in value.items():
+            if type(item) is str:
+                parts.append(f"`{key}`:{_string(item)}")
+            elif item is None:
+                parts.append(f"`{key}`:null")
+            else:
+                parts.append(f"`{key}`:{_literal(item)}")
+        return "{" + ",".join(parts) + "}"
     raise TypeError(f"cannot send {kind.__name__} as a graph query parameter")
+
+
+def _string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -98,10 +98,8 @@ def resolve(
     near |= {row.profile_id for row in batch if row.profile_id}
     others = set(writer.profile_record_keys(near)) - {row.key for row in batch}
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
-    rows = [
-        replace(row, linking_keys=tuple(k for k in row.linking_keys if k not in values.generic))
-        for row in batch
-    ] + writer.records_for_resolution(sorted(others))
+    rows = [_without(row, values.generic) for row in batch]
+    rows += writer.records_for_resolution(sorted(others))
     found = clusters(rows)
     assignment = assign_ids(found, mint)
     previous = {row.key: row.link for row in rows if row.link is not None}
@@ -123,6 +121,13 @@ def resolve(
         profiles_split=_splits(found),
         generic_marked=len(values.changed),
     )
+
+
+def _without(row: RecordRow, generic: set[str]) -> RecordRow:
+    """The row without its generic identifiers (most rows have none)."""
+    if generic.isdisjoint(row.linking_keys):
+        return row
+    return replace(row, linking_keys=tuple(k for k in row.linking_keys if k not in generic))
 
 
 def _brand_new(found: Sequence[Cluster], ids: Sequence[str], created: Sequence[str]) -> int:
