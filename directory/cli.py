@@ -71,6 +71,8 @@ def main(verbose: bool) -> None:
     )
     if not verbose:
         logging.getLogger("graph").setLevel(logging.WARNING)
+        # The commands print their own summary and rejections; the service logs them.
+        logging.getLogger("directory.ingest").setLevel(logging.ERROR)
 
 
 @main.command()

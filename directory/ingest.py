@@ -80,6 +80,12 @@ def ingest_lines(
             on_batch(batch.read)
     for rejection in report.rejected:
         log.warning("rejected %s line %d: %s", rejection.origin, rejection.line, rejection.reason)
+    log.info(
+        "ingested %s: read %d, created %d, updated %d, rejected %d; profiles created %d, "
+        "merged %d, split %d", origin, report.read, report.created, report.updated,
+        len(report.rejected), report.profiles_created, report.profiles_merged,
+        report.profiles_split,
+    )  # fmt: skip
     return report
 
 
