@@ -54,12 +54,11 @@ def main() -> None:
     python = reference_python()
     with tempfile.TemporaryDirectory(prefix="bench-febrl-") as tmp:
         rows = [score(dataset, Path(tmp), python) for dataset in datasets]
-    print(
-        f"{'data':8} {'precision':>9} {'recall':>7} {'F1':>7} {'false merges':>12} {'ingest s':>8}"
-    )
+    columns = ("data", "pairwise_precision", "pairwise_recall", "pairwise_f1", "false_merges",
+               "ingest_s")  # fmt: skip
+    print("  ".join(columns))
     for row in rows:
-        print(f"{row['data']:8} {row['pairwise_precision']:>9} {row['pairwise_recall']:>7} "
-              f"{row['pairwise_f1']:>7} {row['false_merges']:>12} {row['ingest_s']:>8}")  # fmt: skip
+        print("  ".join(str(row[column]) for column in columns))
     print_json({"ours": rows})
 
 
