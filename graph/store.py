@@ -118,10 +118,10 @@ class GraphWriter(GraphReader):
             "source_id: row.source_id, kind: row.kind, observed_at: row.observed_at, "
             "name: row.name, text: row.text, topics: row.topics, attributes: row.attributes, "
             "ingested_at: $now, updated_at: $now}) "
-            "WITH r, row UNWIND row.identifiers AS id "
-            "MERGE (i:Identifier {key: id.key}) ON CREATE SET i.type = id.type, "
-            "i.value = id.value, i.strength = id.strength, i.generic = false "
-            "CREATE (r)-[:HAS {first_seen: $now, last_seen: $now, seen_at: id.seen_at}]->(i)",
+            "WITH r, row UNWIND row.identifiers AS ident "
+            "MERGE (i:Identifier {key: ident.key}) ON CREATE SET i.type = ident.type, "
+            "i.value = ident.value, i.strength = ident.strength, i.generic = false "
+            "CREATE (r)-[:HAS {first_seen: $now, last_seen: $now, seen_at: ident.seen_at}]->(i)",
             {"rows": list(rows), "now": now},
         )
 
@@ -145,12 +145,12 @@ class GraphWriter(GraphReader):
             ),
             Statement(
                 "upsert_identifiers",
-                "UNWIND $ids AS id MERGE (i:Identifier {key: id.key}) "
-                "ON CREATE SET i.type = id.type, i.value = id.value, "
-                "i.strength = id.strength, i.generic = false "
-                "WITH i, id MATCH (r:Record {key: id.record}) "
+                "UNWIND $ids AS ident MERGE (i:Identifier {key: ident.key}) "
+                "ON CREATE SET i.type = ident.type, i.value = ident.value, "
+                "i.strength = ident.strength, i.generic = false "
+                "WITH i, ident MATCH (r:Record {key: ident.record}) "
                 "MERGE (r)-[h:HAS]->(i) ON CREATE SET h.first_seen = $now "
-                "SET h.last_seen = $now, h.seen_at = id.seen_at",
+                "SET h.last_seen = $now, h.seen_at = ident.seen_at",
                 {"ids": [dict(i, record=row["key"]) for row in rows for i in row["identifiers"]],
                  "now": now},
             ),
@@ -195,7 +195,7 @@ class GraphWriter(GraphReader):
         """Every record key of the given profiles."""
         rows = self._read(
             "profile_record_keys",
-            "UNWIND $ids AS id MATCH (:Profile {id: id})<-[:IN]-(r:Record) RETURN r.key AS key",
+            "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) RETURN r.key AS key",
             ids=list(profile_ids),
         )
         return [row["key"] for row in rows]
