@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from strawberry.fastapi import GraphQLRouter
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
 
 from directory.auth import Role, RoleCache
 from directory.graph_access import open_graph
@@ -69,15 +70,21 @@ def require(role: Role, current: Role | None) -> Role:
     return current
 
 
-async def _graphql_context(
-    request: Request, writer: GraphDep, settings: SettingsDep, role: RoleDep
-) -> Context:
-    # The GraphiQL page itself carries no data, so it opens without a key;
-    # every query needs one.
-    is_ide_page = request.method == "GET" and "query" not in request.query_params
-    if not is_ide_page:
-        require(Role.AGENT, role)
-    return Context(writer=writer, settings=settings, role=role)
+class GraphQLEndpoint(GraphQL[Context, None]):
+    """Strawberry's plain ASGI view, with the caller's role in its context.
+
+    Not FastAPI's GraphQL router: solving its dependencies on every request
+    cost as much as the lookup's own work.
+    """
+
+    async def get_context(self, request: Request, response: object) -> Context:  # type: ignore[override]
+        state = request.app.state
+        role = state.roles.role_of(state.writer, _bearer(request))
+        # The GraphiQL page itself carries no data, so it opens without a key;
+        # every query needs one.
+        if not (request.method == "GET" and "query" not in request.query_params):
+            require(Role.AGENT, role)
+        return Context(writer=state.writer, settings=state.settings, role=role)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -105,10 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"detail": "the identity graph is unavailable; try again shortly"}, status_code=503
         )
 
-    graphql: GraphQLRouter[Context, None] = GraphQLRouter(
-        schema, context_getter=_graphql_context, graphql_ide="graphiql"
-    )
-    app.include_router(graphql, prefix="/graphql")
+    graphql = GraphQLEndpoint(schema, graphql_ide="graphiql")
+    app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
 
     @app.get("/health")
     async def health(writer: GraphDep) -> JSONResponse:

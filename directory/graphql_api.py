@@ -14,7 +14,6 @@ import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
-from strawberry.fastapi import BaseContext
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
@@ -28,7 +27,7 @@ from resolvers.records import iter_json_array_items
 
 
 @dataclass
-class Context(BaseContext):
+class Context:
     """Per-request context: the graph, the settings and the caller's role."""
 
     writer: GraphWriter
