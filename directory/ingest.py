@@ -23,6 +23,7 @@ from graph.model import LINKING_STRENGTHS, RecordRow, RecordState
 from graph.store import GraphWriter
 from resolvers.identifiers import strength
 from resolvers.model import Record, utc_now, utc_text
+from resolvers.names import fold
 from resolvers.online import resolve
 from resolvers.records import ParsedLine
 
@@ -204,6 +205,7 @@ def _record_row(record: Record) -> dict[str, Any]:
         "kind": record.kind,
         "observed_at": _utc_or_none(record.observed_at),
         "name": record.name,
+        "search_name": fold(record.name) if record.name else None,
         "text": record.text,
         "topics": list(record.topics),
         "attributes": json.dumps(record.attributes, ensure_ascii=False, sort_keys=True),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from graph.model import StoredIdentifier, StoredProfile, StoredRecord
 from graph.reader import GraphReader
 from resolvers.identifiers import IdentifierError, canonical_type, normalise
+from resolvers.names import fold
 
 
 def lookup(
@@ -41,8 +42,9 @@ def get_profile(reader: GraphReader, *, profile_id: str) -> StoredProfile | None
 
 def search(reader: GraphReader, *, name: str, first: int) -> list[StoredProfile]:
     """Profiles whose records' names match, best first."""
-    query = " ".join(word for word in name.split() if word.isalnum() or len(word) > 1)
-    if not query.strip():
+    # Plain folded words only: "-", "@", "|", "*" are operators to the full-text engines.
+    query = fold(name)
+    if not query:
         return []
     profiles = (reader.profile(pid) for pid in reader.search_names(query, first))
     return [p for p in profiles if p is not None]

@@ -72,7 +72,7 @@ class GraphReader:
 
     def search_names(self, query: str, limit: int) -> list[str]:
         """Live profile ids whose records' names match a full-text query, best first."""
-        call = self.backend.dialect.fulltext_query.format(label="Record", prop="name")
+        call = self.backend.dialect.fulltext_query.format(label="Record", prop="search_name")
         rows = self._read(
             "search_names",
             f"{call} MATCH (node)-[:IN]->(p:Profile) "

@@ -21,7 +21,7 @@ SCHEMA = SchemaSpec(
     unique=[("Record", "key"), ("Identifier", "key"), ("Profile", "id"), ("ApiKey", "hash"),
             ("Lock", "name")],
     indexes=[],
-    fulltext=[("Record", "name")],
+    fulltext=[("Record", "search_name")],  # the folded name: accents, case ignored
 )  # fmt: skip
 
 

@@ -116,7 +116,8 @@ class GraphWriter(GraphReader):
             "create_records",
             "UNWIND $rows AS row CREATE (r:Record {key: row.key, source: row.source, "
             "source_id: row.source_id, kind: row.kind, observed_at: row.observed_at, "
-            "name: row.name, text: row.text, topics: row.topics, attributes: row.attributes, "
+            "name: row.name, search_name: row.search_name, text: row.text, "
+            "topics: row.topics, attributes: row.attributes, "
             "ingested_at: $now, updated_at: $now}) "
             "WITH r, row UNWIND row.identifiers AS ident "
             "MERGE (i:Identifier {key: ident.key}) ON CREATE SET i.type = ident.type, "
@@ -132,8 +133,9 @@ class GraphWriter(GraphReader):
                 "update_records",
                 "UNWIND $rows AS row MATCH (r:Record {key: row.key}) "
                 "SET r.source = row.source, r.source_id = row.source_id, r.kind = row.kind, "
-                "r.observed_at = row.observed_at, r.name = row.name, r.text = row.text, "
-                "r.topics = row.topics, r.attributes = row.attributes, r.updated_at = $now",
+                "r.observed_at = row.observed_at, r.name = row.name, "
+                "r.search_name = row.search_name, r.text = row.text, r.topics = row.topics, "
+                "r.attributes = row.attributes, r.updated_at = $now",
                 {"rows": [_record_props(row) for row in rows], "now": now},
             ),
             Statement(

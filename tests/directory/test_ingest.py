@@ -139,3 +139,18 @@ def test_concurrent_ingests_sharing_an_email_end_as_one_profile(
     for i in range(20):
         assert profile_of(falkor, "crm", str(i)) == profile_of(falkor, "helpdesk", str(i))
     assert falkor.counts()["profiles"] == 20
+
+
+def test_name_search_takes_any_text(falkor: GraphWriter, settings: Settings) -> None:
+    from directory.profiles import search
+
+    load(falkor, [rec("crm", "1", "Jean-Pierre Dubois", email="jp@x.fr"),
+                  rec("crm", "2", "José González", email="jg@x.es")], settings)  # fmt: skip
+    assert [p.display_name for p in search(falkor, name="Jean-Pierre", first=5)] == [
+        "Jean-Pierre Dubois"
+    ]
+    assert [p.display_name for p in search(falkor, name="jose gonzalez", first=5)] == [
+        "José González"
+    ]
+    for odd in ("@jp", "a|b", "*", "-", ""):
+        search(falkor, name=odd, first=5)  # no engine syntax error
