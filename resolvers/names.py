@@ -59,11 +59,6 @@ def words(name: str) -> tuple[str, ...]:
     return tuple(w for w in fold(name).split() if w not in _TITLES)
 
 
-def tokens(name: str) -> frozenset[str]:
-    """The name's words of two letters or more (initials say too little)."""
-    return frozenset(w for w in words(name) if len(w) >= 2)
-
-
 def _given_names_match(a: str, b: str) -> bool:
     if a == b or same_given_name(a, b):
         return True
