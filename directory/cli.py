@@ -1,4 +1,4 @@
-"""The `directory` command line: serve, ingest, export, keys, demo."""
+"""The `directory` command line: serve, ingest, resolve, export, keys, demo."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from typing import IO
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from directory.auth import Role, create_key
 from directory.graph_access import graph_session
@@ -21,6 +28,7 @@ from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings, get_settings
 from graph.errors import GraphConfigurationError, GraphUnavailableError
 from graph.store import GraphWriter
+from resolvers.batch import resolve_all
 from resolvers.parallel import iter_jsonl_parallel
 from resolvers.records import ParsedLine, iter_csv
 
@@ -167,6 +175,44 @@ def _print_report(report: IngestReport) -> None:
         err.print(f"  [red]rejected[/red] {rejection.origin}:{rejection.line}: {rejection.reason}")
     if len(report.rejected) > 50:
         err.print(f"  … and {len(report.rejected) - 50} more")
+
+
+@main.command()
+@click.option("--train", is_flag=True, help="Train the match model again from the data first.")
+@click.option("--force", is_flag=True, help="Resolve even when nothing changed since last time.")
+def resolve(train: bool, force: bool) -> None:
+    """Re-resolve every record with the match model (trained on first use).
+
+    Keeps profile ids (a profile keeps its id while it keeps most of its records)
+    and reports what changed. A no-op when no record changed since the last run.
+    """
+    settings = get_settings()
+    with graph_session(settings) as writer, _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(_PHASES.get(phase, phase), total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        report = resolve_all(
+            writer, thresholds=settings.thresholds, source_rank=settings.source_rank,
+            retrain=train, force=force, progress=advance,
+        )  # fmt: skip
+    if report.skipped:
+        err.print("nothing to resolve: no record changed since the last resolution")
+        return
+    err.print(
+        f"resolved {report.records} records with model {report.model_version}"
+        f"{' (trained now)' if report.trained else ''}: {report.candidate_pairs} candidate "
+        f"pairs, {report.links} probabilistic links, {report.review} review candidates "
+        f"({report.refused} refused for conflicts); profiles {report.profiles_before} → "
+        f"{report.profiles_after}: merged {report.profiles_merged}, split "
+        f"{report.profiles_split}, unchanged {report.profiles_unchanged}"
+    )
+
+
+_PHASES = {"read": "reading records", "train": "training the model", "write": "writing profiles"}
 
 
 @main.group()

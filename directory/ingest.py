@@ -24,12 +24,10 @@ from graph.store import GraphWriter
 from resolvers.identifiers import strength
 from resolvers.model import Record, utc_now, utc_text
 from resolvers.names import fold
-from resolvers.online import resolve
+from resolvers.online import RESOLUTION_LOCK, resolve
 from resolvers.records import ParsedLine
 
 log = logging.getLogger("directory.ingest")
-
-RESOLUTION_LOCK = "resolution"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from resolvers.probabilistic import Thresholds
+
 DEFAULT_SOURCE_PRIORITY = [
     "hr", "crm", "billing", "helpdesk", "calls", "linkedin", "facebook", "twitter", "web",
 ]  # fmt: skip
@@ -43,6 +45,23 @@ class Settings(BaseSettings):
         description="display-name survivorship: earlier sources win, then the newest record",
     )
     batch_size: int = Field(default=2500, ge=1, le=50_000)
+    match_threshold: float = Field(
+        default=0.99,
+        gt=0.0,
+        lt=1.0,
+        description="match probability at or above which records link automatically",
+    )
+    review_threshold: float = Field(
+        default=0.5,
+        gt=0.0,
+        lt=1.0,
+        description="match probability from which a pair goes to the stewards' review",
+    )
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The match thresholds (checked: review <= match)."""
+        return Thresholds(match=self.match_threshold, review=self.review_threshold)
 
     def source_rank(self, source: str) -> int:
         """Lower is more trusted; unknown sources rank last."""

@@ -21,6 +21,7 @@ class RecordRow:
     profile_id: str | None
     linking_keys: tuple[str, ...]
     link: Link | None = None
+    matched: tuple[str, ...] = ()  # records a probabilistic link joins it to
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,30 @@ class StoredProfile:
     created_at: str | None
     updated_at: str | None
     records: list[StoredRecord]
+
+
+@dataclass(frozen=True)
+class MatchingRow:
+    """A record as the match model and the batch resolver read it."""
+
+    key: str
+    source: str
+    kind: str
+    name: str | None
+    observed_at: str | None
+    attributes: dict[str, str]
+    profile_id: str | None
+    link: Link | None
+    identifiers: list[tuple[str, str, str, bool, int | None]]  # type, value, strength,
+    # generic, people seen on it
+
+
+@dataclass(frozen=True)
+class MatchEdge:
+    """A scored pair of records: a probabilistic link, or a review candidate."""
+
+    left: str
+    right: str
+    weight: float
+    probability: float
+    reason: str | None = None  # review candidates: why it was not linked

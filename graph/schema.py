@@ -6,11 +6,17 @@ Labels:
 - `Profile {id, kind, display_name, ...}`: one per resolved person; a merged-away
   profile stays as a redirect with `merged_into` set, so old ids keep resolving.
 - `ApiKey {hash, role, ...}` and `Lock {name, owner, until}`: service bookkeeping.
+- `MatchModel {version, body, trained_at}`: each trained match model (JSON body);
+  `Setting {name, value}`: which model is current, when resolution last ran.
 
 Edges, each with its provenance:
 - `(Record)-[:HAS {first_seen, last_seen, seen_at}]->(Identifier)`;
 - `(Record)-[:IN {rule, via, via_record, linked_at}]->(Profile)`: why the record
   is in the profile (the rule, the identifier it shares, the record it shares it with).
+- `(Record)-[:MATCHED {weight, probability, model, linked_at}]->(Record)`: a
+  probabilistic link the batch resolver made; deterministic re-clustering keeps it.
+- `(Record)-[:REVIEW {weight, probability, reason, model, found_at}]->(Record)`: a
+  review candidate for the stewards.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from graph.backend import GraphBackend, SchemaSpec
 
 SCHEMA = SchemaSpec(
     unique=[("Record", "key"), ("Identifier", "key"), ("Profile", "id"), ("ApiKey", "hash"),
-            ("Lock", "name")],
-    indexes=[],
+            ("Lock", "name"), ("MatchModel", "version"), ("Setting", "name")],
+    indexes=[("Record", "updated_at")],  # what changed since the last resolution
     fulltext=[("Record", "search_name")],  # the folded name: accents, case ignored
 )  # fmt: skip
 

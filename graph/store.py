@@ -5,6 +5,7 @@ No Cypher lives outside `graph/`.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence, Set
@@ -17,12 +18,16 @@ from graph.model import (
     LINKING_STRENGTHS,
     IdentifierUsage,
     Link,
+    MatchEdge,
+    MatchingRow,
     ProfileSummary,
     RecordRow,
     RecordState,
 )
 from graph.reader import GraphReader, link_from_row
 
+CURRENT_MODEL = "match_model"
+_EDGE_CHUNK = 5000
 _LINK_GROUP = (
     "WITH p, g UNWIND g.links AS l MATCH (r:Record {key: l.record}) "
     "CREATE (r)-[:IN {rule: l.rule, via: l.via, via_record: l.via_record, linked_at: $now}]->(p)"
@@ -210,9 +215,11 @@ class GraphWriter(GraphReader):
             "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) "
             "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
             "WHERE i.strength IN $linking AND i.generic = false "
+            "OPTIONAL MATCH (r)-[:MATCHED]-(o:Record) "
             "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
             "r.observed_at AS observed_at, p.id AS profile_id, l.rule AS rule, l.via AS via, "
-            "l.via_record AS via_record, collect(i.key) AS ids",
+            "l.via_record AS via_record, collect(DISTINCT i.key) AS ids, "
+            "collect(DISTINCT o.key) AS matched",
             keys=list(keys),
             linking=LINKING_STRENGTHS,
         )
@@ -226,9 +233,112 @@ class GraphWriter(GraphReader):
                 r["profile_id"],
                 tuple(r["ids"]),
                 link_from_row(r) if r["profile_id"] else None,
+                tuple(r["matched"]),
             )
             for r in rows
         ]
+
+    def matching_page(self, after: str, limit: int) -> list[MatchingRow]:
+        """A page of records, in key order, with what the match model compares."""
+        rows = self._read(
+            "matching_page",
+            "MATCH (r:Record) WHERE r.key > $after WITH r ORDER BY r.key LIMIT $limit "
+            "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) "
+            "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
+            "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
+            "r.observed_at AS observed_at, r.attributes AS attributes, p.id AS profile_id, "
+            "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
+            "collect([i.type, i.value, i.strength, i.generic, i.people]) AS identifiers "
+            "ORDER BY key",
+            after=after,
+            limit=limit,
+        )
+        return [
+            MatchingRow(
+                key=r["key"],
+                source=r["source"],
+                kind=r["kind"],
+                name=r["name"],
+                observed_at=r["observed_at"],
+                attributes=json.loads(r["attributes"] or "{}"),
+                profile_id=r["profile_id"],
+                link=link_from_row(r) if r["profile_id"] else None,
+                identifiers=[
+                    (t, v, strength, bool(generic), people)
+                    for t, v, strength, generic, people in r["identifiers"]
+                    if t is not None
+                ],
+            )
+            for r in rows
+        ]
+
+    def replace_match_edges(
+        self, links: Sequence[MatchEdge], review: Sequence[MatchEdge], *, model: str, now: str
+    ) -> None:
+        """Drop every probabilistic link and review candidate; store these instead."""
+        self.backend.write(
+            Statement("drop_matches", "MATCH (:Record)-[m:MATCHED]->(:Record) DELETE m", {}),
+            Statement("drop_reviews", "MATCH (:Record)-[m:REVIEW]->(:Record) DELETE m", {}),
+        )
+        for label, edges in (("MATCHED", links), ("REVIEW", review)):
+            for start in range(0, len(edges), _EDGE_CHUNK):
+                rows = [vars(e) for e in edges[start : start + _EDGE_CHUNK]]
+                self._write(
+                    f"create_{label.lower()}",
+                    "UNWIND $rows AS e MATCH (a:Record {key: e.left}) "
+                    "MATCH (b:Record {key: e.right}) "
+                    f"CREATE (a)-[:{label} {{weight: e.weight, probability: e.probability, "
+                    "reason: e.reason, model: $model, at: $now}]->(b)",
+                    rows=rows,
+                    model=model,
+                    now=now,
+                )
+
+    def setting(self, name: str) -> str | None:
+        """A stored setting's value (which model is current, when resolution ran)."""
+        rows = self._read(
+            "setting", "MATCH (s:Setting {name: $name}) RETURN s.value AS value", name=name
+        )
+        return rows[0]["value"] if rows else None
+
+    def set_setting(self, name: str, value: str) -> None:
+        self._write(
+            "set_setting", "MERGE (s:Setting {name: $name}) SET s.value = $value",
+            name=name, value=value,
+        )  # fmt: skip
+
+    def save_match_model(self, version: str, body: str, trained_at: str) -> None:
+        """Store a trained model (kept, never overwritten) and make it current."""
+        self._write(
+            "save_match_model",
+            "MERGE (m:MatchModel {version: $version}) SET m.body = $body, "
+            "m.trained_at = $trained_at",
+            version=version,
+            body=body,
+            trained_at=trained_at,
+        )
+        self.set_setting(CURRENT_MODEL, version)
+
+    def current_match_model(self) -> str | None:
+        """The current model's JSON body, or None before the first training."""
+        version = self.setting(CURRENT_MODEL)
+        if version is None:
+            return None
+        rows = self._read(
+            "match_model",
+            "MATCH (m:MatchModel {version: $version}) RETURN m.body AS body",
+            version=version,
+        )
+        return rows[0]["body"] if rows else None
+
+    def records_changed_since(self, moment: str) -> bool:
+        """Whether any record was created or updated after `moment`."""
+        rows = self._read(
+            "records_changed_since",
+            "MATCH (r:Record) WHERE r.updated_at > $moment RETURN r.key AS key LIMIT 1",
+            moment=moment,
+        )
+        return bool(rows)
 
     def apply_resolution(
         self,

@@ -2,7 +2,9 @@
 
 Rules:
 - records that share a linking identifier (strong or medium, not generic)
-  belong to one profile, transitively;
+  belong to one profile, transitively, and so do records a stored
+  probabilistic link joins (the match model decided those, see
+  `resolvers.probabilistic`);
 - weak identifiers (IPs) and generic values never link;
 - a profile keeps its id while it keeps the largest share of its records
   (lineage), so ids survive merges and splits; a profile that loses all its
@@ -19,6 +21,7 @@ from graph.model import Link, ProfileSummary, RecordRow
 
 RULE_SEED = "seed"  # the first record of a profile: nothing else linked it
 RULE_SHARED = "shared-identifier"
+RULE_MATCHED = "probabilistic"  # a link the match model made (stored as MATCHED)
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,20 @@ def clusters(records: Sequence[RecordRow]) -> list[Cluster]:
     of links grown from each component's oldest record (the explanation)."""
     by_key = {record.key: record for record in records}
     carriers: dict[str, list[str]] = defaultdict(list)
+    partners: dict[str, set[str]] = defaultdict(set)  # probabilistic links, both ways
     for record in records:
         for identifier in record.linking_keys:
             carriers[identifier].append(record.key)
+        for other in record.matched:
+            if other in by_key:
+                partners[record.key].add(other)
+                partners[other].add(record.key)
     seen: set[str] = set()
     result = []
     for record in sorted(records, key=_age):
         if record.key in seen:
             continue
-        links = _spanning_tree(record.key, by_key, carriers)
+        links = _spanning_tree(record.key, by_key, carriers, partners)
         seen.update(links)
         members = tuple(sorted((by_key[k] for k in links), key=_age))
         result.append(Cluster(members, links))
@@ -54,8 +62,13 @@ def _age(record: RecordRow) -> tuple[str, str]:
 
 
 def _spanning_tree(
-    root: str, by_key: dict[str, RecordRow], carriers: dict[str, list[str]]
+    root: str,
+    by_key: dict[str, RecordRow],
+    carriers: dict[str, list[str]],
+    partners: dict[str, set[str]],
 ) -> dict[str, tuple[str, str | None, str | None]]:
+    """Breadth first; at each record its identifiers are followed before its
+    probabilistic links."""
     links: dict[str, tuple[str, str | None, str | None]] = {root: (RULE_SEED, None, None)}
     frontier = [root]
     while frontier:
@@ -65,6 +78,10 @@ def _spanning_tree(
                 if other not in links:
                     links[other] = (RULE_SHARED, identifier, current)
                     frontier.append(other)
+        for other in sorted(partners.get(current, ())):
+            if other not in links:
+                links[other] = (RULE_MATCHED, None, current)
+                frontier.append(other)
     return links
 
 

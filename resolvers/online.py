@@ -24,6 +24,9 @@ from resolvers.names import count_people
 
 log = logging.getLogger("resolvers")
 
+# Held by whoever writes profiles (ingest batches, the batch resolver).
+RESOLUTION_LOCK = "resolution"
+
 # Names sampled per identifier to count the people on it: enough to see that a
 # value is shared, bounded so a very common value costs the same as a rare one.
 _NAMES_SAMPLED = 64
@@ -118,7 +121,7 @@ def resolve(
     return ResolutionOutcome(
         profiles_created=_brand_new(found, assignment.profile_ids, assignment.created),
         profiles_merged=len(assignment.retired),
-        profiles_split=_splits(found),
+        profiles_split=splits(found),
         generic_marked=len(values.changed),
     )
 
@@ -140,7 +143,7 @@ def _brand_new(found: Sequence[Cluster], ids: Sequence[str], created: Sequence[s
     )
 
 
-def _splits(found: Sequence[Cluster]) -> int:
+def splits(found: Sequence[Cluster]) -> int:
     """Old profiles whose records now sit in more than one cluster."""
     homes: dict[str, set[int]] = defaultdict(set)
     for index, cluster in enumerate(found):

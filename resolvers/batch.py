@@ -1,0 +1,251 @@
+"""The batch executor: re-resolve the whole graph with the match model.
+
+Reads every record, starts from the deterministic clusters (shared strong
+identifiers), scores the blocked candidate pairs with the match model (trained
+first when asked or when there is none), decides links without chaining
+(`resolvers.probabilistic`), stores them as MATCHED edges and the review
+candidates as REVIEW edges, then re-clusters and writes the profiles. Ids are
+kept by lineage: a profile keeps its id when it keeps most of its records.
+
+A no-op when nothing changed since the last run with the same model and thresholds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from graph.model import LINKING_STRENGTHS, MatchEdge, MatchingRow, RecordRow
+from graph.store import GraphWriter
+from resolvers.blocking import candidate_pairs
+from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
+from resolvers.features import Features, features
+from resolvers.match_model import MatchModel, ModelMismatchError, train
+from resolvers.model import utc_now
+from resolvers.online import RESOLUTION_LOCK, mint_profile_id, splits
+from resolvers.probabilistic import Thresholds, decide, score_pairs
+
+log = logging.getLogger("resolvers.batch")
+
+RESOLVED_AT = "resolved_at"
+RESOLVED_WITH = "resolved_with"
+_PAGE = 5000
+_WRITE_CLUSTERS = 2000
+
+Progress = Callable[[str, int, int], None]  # phase, done, total
+
+
+@dataclass
+class BatchReport:
+    """What a batch resolution did."""
+
+    skipped: bool = False
+    records: int = 0
+    trained: bool = False
+    model_version: str = ""
+    candidate_pairs: int = 0
+    links: int = 0
+    review: int = 0
+    refused: int = 0
+    profiles_before: int = 0
+    profiles_after: int = 0
+    profiles_merged: int = 0
+    profiles_split: int = 0
+    profiles_unchanged: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(vars(self))
+
+
+def resolve_all(
+    writer: GraphWriter,
+    *,
+    thresholds: Thresholds,
+    source_rank: Callable[[str], int],
+    retrain: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> BatchReport:
+    """Re-resolve every record (see the module's docstring)."""
+    report = BatchReport()
+    with writer.lock(RESOLUTION_LOCK, lease_s=3600, wait_s=3600):
+        model = None if retrain else _stored_model(writer)
+        stamp = f"{model.version if model else '-'}|{thresholds.match}|{thresholds.review}"
+        last = writer.setting(RESOLVED_AT)
+        fresh = last is not None and writer.setting(RESOLVED_WITH) == stamp
+        if not (retrain or force or model is None) and fresh and not _changed(writer, last):
+            log.info("nothing to resolve: no record changed since %s", last)
+            report.skipped = True
+            return report
+        started = utc_now()
+        _run(writer, report, model=model, thresholds=thresholds, source_rank=source_rank,
+             progress=progress or _silent)  # fmt: skip
+        writer.set_setting(RESOLVED_AT, started)
+        writer.set_setting(
+            RESOLVED_WITH, f"{report.model_version}|{thresholds.match}|{thresholds.review}"
+        )
+    return report
+
+
+def _changed(writer: GraphWriter, since: str | None) -> bool:
+    return since is None or writer.records_changed_since(since)
+
+
+def _silent(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def _stored_model(writer: GraphWriter) -> MatchModel | None:
+    body = writer.current_match_model()
+    if body is None:
+        return None
+    try:
+        return MatchModel.from_json(body)
+    except ModelMismatchError as error:
+        log.warning("%s: training a new one", error)
+        return None
+
+
+def _run(
+    writer: GraphWriter,
+    report: BatchReport,
+    *,
+    model: MatchModel | None,
+    thresholds: Thresholds,
+    source_rank: Callable[[str], int],
+    progress: Progress,
+) -> None:
+    clock = _Clock(report)
+    rows = _read_all(writer, progress)
+    report.records = len(rows)
+    if len(rows) < 2:
+        return
+    feats = [record_features(row) for row in rows]
+    plain = [_resolution_row(row) for row in rows]
+    start = clusters(plain)
+    report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
+    clock.lap("read")
+    pairs = sorted(candidate_pairs(feats))
+    report.candidate_pairs = len(pairs)
+    clock.lap("block")
+    if model is None:
+        progress("train", 0, 1)
+        model = train(feats, pairs)
+        writer.save_match_model(model.version, model.to_json(), model.trained_at)
+        report.trained = True
+        progress("train", 1, 1)
+        clock.lap("train")
+    report.model_version = model.version
+    index = {row.key: i for i, row in enumerate(rows)}
+    group_of = [0] * len(rows)
+    for number, cluster in enumerate(start):
+        for record in cluster.records:
+            group_of[index[record.key]] = number
+    scored = score_pairs(model, feats, pairs)
+    decisions = decide(feats, group_of, scored, thresholds)
+    report.links, report.refused = len(decisions.links), decisions.refused
+    report.review = len(decisions.review)
+    clock.lap("score")
+    now = utc_now()
+    writer.replace_match_edges(
+        [MatchEdge(rows[p.left].key, rows[p.right].key, p.weight, p.probability)
+         for p in decisions.links],
+        [MatchEdge(rows[p.left].key, rows[p.right].key, p.weight, p.probability, reason)
+         for p, reason in decisions.review],
+        model=model.version, now=now,
+    )  # fmt: skip
+    partners: dict[str, list[str]] = {}
+    for pair in decisions.links:
+        partners.setdefault(rows[pair.left].key, []).append(rows[pair.right].key)
+    linked = [replace(row, matched=tuple(partners.get(row.key, ()))) for row in plain]
+    found = clusters(linked)
+    _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
+                    report=report, progress=progress)  # fmt: skip
+    clock.lap("write")
+
+
+def record_features(row: MatchingRow) -> Features:
+    """A stored record's features, with the people seen on its generic values
+    (the model weighs a value shared by k people log2(k) less)."""
+    return features(
+        row.key,
+        row.name,
+        row.attributes,
+        [(type_, value) for type_, value, *_ in row.identifiers],
+        {f"{t}:{v}": people or 2 for t, v, _, generic, people in row.identifiers if generic},
+    )
+
+
+def _resolution_row(row: MatchingRow) -> RecordRow:
+    linking = tuple(
+        f"{type_}:{value}"
+        for type_, value, strength, generic, _ in row.identifiers
+        if strength in LINKING_STRENGTHS and not generic
+    )
+    return RecordRow(row.key, row.source, row.kind, row.name, row.observed_at,
+                     row.profile_id, linking, row.link)  # fmt: skip
+
+
+def _read_all(writer: GraphWriter, progress: Progress) -> list[MatchingRow]:
+    rows: list[MatchingRow] = []
+    total = writer.counts()["records"]
+    after = ""
+    while page := writer.matching_page(after, _PAGE):
+        rows.extend(page)
+        after = page[-1].key
+        progress("read", len(rows), total)
+    return rows
+
+
+def _write_profiles(
+    writer: GraphWriter,
+    found: Sequence[Cluster],
+    *,
+    rows: Sequence[RecordRow],
+    source_rank: Callable[[str], int],
+    now: str,
+    report: BatchReport,
+    progress: Progress,
+) -> None:
+    assignment = assign_ids(found, mint_profile_id)
+    previous = {row.key: row.link for row in rows if row.link is not None}
+    before: dict[str, set[str]] = {}
+    for row in rows:
+        if row.profile_id:
+            before.setdefault(row.profile_id, set()).add(row.key)
+    created = set(assignment.created)
+    report.profiles_after = len(found)
+    report.profiles_merged = len(assignment.retired)
+    report.profiles_split = splits(found)
+    report.profiles_unchanged = sum(
+        1
+        for cluster, pid in zip(found, assignment.profile_ids, strict=True)
+        if before.get(pid) == {r.key for r in cluster.records}
+    )
+    for start in range(0, len(found), _WRITE_CLUSTERS):
+        chunk = found[start : start + _WRITE_CLUSTERS]
+        ids = assignment.profile_ids[start : start + _WRITE_CLUSTERS]
+        last = start + _WRITE_CLUSTERS >= len(found)
+        writer.apply_resolution(
+            created=created & set(ids),
+            summaries=[summarise(c, pid, source_rank) for c, pid in zip(chunk, ids, strict=True)],
+            links=changed_links(chunk, ids, previous),
+            linked_before=previous.keys(),
+            retired=assignment.retired if last else {},
+            now=now,
+        )
+        progress("write", min(start + _WRITE_CLUSTERS, len(found)), len(found))
+
+
+class _Clock:
+    def __init__(self, report: BatchReport) -> None:
+        self.report = report
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.report.seconds[phase] = round(now - self.last, 3)
+        self.last = now

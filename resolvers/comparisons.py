@@ -1,0 +1,287 @@
+"""The comparisons of the match model, declared once: each has ordered levels
+(most agreeing first) and an implicit last level, "different". Both executors
+(batch and online) call `compare`, so a pair gets the same levels either way.
+
+A comparison is null (no evidence either way) when either record lacks the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from resolvers.features import Features
+from resolvers.nicknames import same_given_name
+
+Test = Callable[[Features, Features], bool]
+DIFFERENT = "different"
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    test: Test
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One attribute's comparison. With term frequencies, the exact level's weight
+    is adjusted by how common the agreed value is (a rare name says more):
+    `tf_of` gives a record's values (to count), `tf_value` a pair's agreed value."""
+
+    name: str
+    present: Callable[[Features], bool]
+    levels: tuple[Level, ...]
+    tf_value: Callable[[Features, Features], str | None] | None = None
+    tf_of: Callable[[Features], tuple[str, ...]] = lambda f: ()
+    agreed: Callable[[Features, Features], set[str]] | None = None  # shared identifier keys
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (*(level.label for level in self.levels), DIFFERENT)
+
+    def level(self, a: Features, b: Features) -> int | None:
+        """The index of the first level the pair reaches; None when null."""
+        if not (self.present(a) and self.present(b)):
+            return None
+        for index, level in enumerate(self.levels):
+            if level.test(a, b):
+                return index
+        return len(self.levels)
+
+
+def _jw(a: str, b: str) -> float:
+    return float(JaroWinkler.similarity(a, b))
+
+
+def _swapped(a: Features, b: Features) -> bool:
+    """Given and family name written the other way round on one side."""
+    return bool(
+        a.given and b.given and a.family and b.family
+        and a.given == b.family_last and b.given == a.family_last and a.given != b.given
+    )  # fmt: skip
+
+
+def _given_pair(a: Features, b: Features) -> tuple[str, str]:
+    assert a.given is not None
+    assert b.given is not None
+    return (a.given, b.family_last or b.given) if _swapped(a, b) else (a.given, b.given)
+
+
+def _given_jw(threshold: float) -> Test:
+    return lambda a, b: _jw(*_given_pair(a, b)) >= threshold
+
+
+def _initial(a: Features, b: Features) -> bool:
+    x, y = _given_pair(a, b)
+    return (len(x) == 1 or len(y) == 1) and x[0] == y[0]
+
+
+def _family_words(a: Features, b: Features) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if _swapped(a, b):
+        return a.family, (b.given or "",)
+    return a.family, b.family
+
+
+def _family_exact(a: Features, b: Features) -> bool:
+    left, right = _family_words(a, b)
+    return not set(left).isdisjoint(right)
+
+
+def _family_jw(threshold: float) -> Test:
+    def test(a: Features, b: Features) -> bool:
+        left, right = _family_words(a, b)
+        return max(_jw(x, y) for x in left for y in right) >= threshold
+
+    return test
+
+
+def _family_tf(a: Features, b: Features) -> str | None:
+    left, right = _family_words(a, b)
+    shared = sorted(set(left) & set(right))
+    return shared[0] if shared else None
+
+
+def _osa_at_most(field: Callable[[Features], str | None], edits: int) -> Test:
+    def test(a: Features, b: Features) -> bool:
+        x, y = field(a), field(b)
+        return x is not None and y is not None and OSA.distance(x, y) <= edits
+
+    return test
+
+
+def _equal(field: Callable[[Features], str | None]) -> Test:
+    return lambda a, b: field(a) == field(b)
+
+
+def _field_jw(field: Callable[[Features], str | None], threshold: float) -> Test:
+    def test(a: Features, b: Features) -> bool:
+        x, y = field(a), field(b)
+        return x is not None and y is not None and _jw(x, y) >= threshold
+
+    return test
+
+
+def _day_month_swapped(a: Features, b: Features) -> bool:
+    x, y = a.birth_date or "", b.birth_date or ""
+    return x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]
+
+
+def _ids_same_type(a: Features, b: Features) -> list[tuple[str, str]]:
+    return [(x, y) for (tx, x) in a.ids for (ty, y) in b.ids if tx == ty]
+
+
+def _ids_within(edits: int) -> Test:
+    return lambda a, b: any(OSA.distance(x, y) <= edits for x, y in _ids_same_type(a, b))
+
+
+def _digits(phone: str) -> str:
+    return phone.lstrip("+")
+
+
+def _handle_of_name(a: Features, b: Features) -> bool:
+    """One side's handle or email local part is made of the other's name."""
+
+    def made_of(f: Features, g: Features) -> bool:
+        if not (g.given and g.family_last):
+            return False
+        given, family = g.given, g.family_last
+        forms = {given + family, given[0] + family, given + family[0], family + given,
+                 f"{given}.{family}", f"{given}_{family}", f"{given[0]}.{family}"}  # fmt: skip
+        return not forms.isdisjoint(f.handles | f.email_locals)
+
+    return made_of(a, b) or made_of(b, a)
+
+
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison(
+        "given_name",
+        lambda f: f.given is not None,
+        (
+            Level("exact", _given_jw(1.0)),
+            Level("nickname", lambda a, b: same_given_name(*_given_pair(a, b))),
+            Level("jaro_winkler>=0.92", _given_jw(0.92)),
+            Level("jaro_winkler>=0.80", _given_jw(0.80)),
+            Level("initial", _initial),
+        ),
+        tf_value=lambda a, b: _given_pair(a, b)[0] if _given_jw(1.0)(a, b) else None,
+        tf_of=lambda f: (f.given,) if f.given else (),
+    ),
+    Comparison(
+        "family_name",
+        lambda f: bool(f.family),
+        (
+            Level("exact", _family_exact),
+            Level("jaro_winkler>=0.92", _family_jw(0.92)),
+            Level("jaro_winkler>=0.80", _family_jw(0.80)),
+        ),
+        tf_value=_family_tf,
+        tf_of=lambda f: f.family,
+    ),
+    Comparison(
+        "birth_date",
+        lambda f: f.birth_date is not None,
+        (
+            Level("exact", _equal(lambda f: f.birth_date)),
+            Level("one_typo", _osa_at_most(lambda f: f.birth_date, 1)),
+            Level("day_month_swapped", _day_month_swapped),
+            Level("two_typos", _osa_at_most(lambda f: f.birth_date, 2)),
+        ),
+    ),
+    Comparison(
+        "personal_id",
+        lambda f: bool(f.ids),
+        (
+            Level("exact", _ids_within(0)),
+            Level("one_typo", _ids_within(1)),
+            Level("two_typos", _ids_within(2)),
+        ),
+        agreed=lambda a, b: {f"{t}:{v}" for t, v in a.ids & b.ids},
+    ),
+    Comparison(
+        "street_number",
+        lambda f: f.street_number is not None,
+        (Level("exact", _equal(lambda f: f.street_number)),),
+        tf_value=lambda a, b: a.street_number if a.street_number == b.street_number else None,
+        tf_of=lambda f: (f.street_number,) if f.street_number else (),
+    ),
+    Comparison(
+        "address",
+        lambda f: f.address is not None,
+        (
+            Level("exact", _equal(lambda f: f.address)),
+            Level("jaro_winkler>=0.90", _field_jw(lambda f: f.address, 0.90)),
+            Level("jaro_winkler>=0.70", _field_jw(lambda f: f.address, 0.70)),
+        ),
+    ),
+    Comparison(
+        "postcode",
+        lambda f: f.postcode is not None,
+        (
+            Level("exact", _equal(lambda f: f.postcode)),
+            Level("one_typo", _osa_at_most(lambda f: f.postcode, 1)),
+            Level("two_typos", _osa_at_most(lambda f: f.postcode, 2)),
+        ),
+        tf_value=lambda a, b: a.postcode if a.postcode == b.postcode else None,
+        tf_of=lambda f: (f.postcode,) if f.postcode else (),
+    ),
+    Comparison(
+        "city",
+        lambda f: f.city is not None,
+        (
+            Level("exact", _equal(lambda f: f.city)),
+            Level("jaro_winkler>=0.90", _field_jw(lambda f: f.city, 0.90)),
+        ),
+        tf_value=lambda a, b: a.city if a.city == b.city else None,
+        tf_of=lambda f: (f.city,) if f.city else (),
+    ),
+    Comparison(
+        "email",
+        lambda f: bool(f.emails),
+        (
+            Level("exact", lambda a, b: not a.emails.isdisjoint(b.emails)),
+            Level("same_local_part", lambda a, b: not a.email_locals.isdisjoint(b.email_locals)),
+        ),
+        agreed=lambda a, b: {f"email:{e}" for e in a.emails & b.emails},
+    ),
+    Comparison(
+        "phone",
+        lambda f: bool(f.phones),
+        (
+            Level("exact", lambda a, b: not a.phones.isdisjoint(b.phones)),
+            Level(
+                "same_last_8_digits",
+                lambda a, b: any(
+                    len(x) >= 8 and _digits(x)[-8:] == _digits(y)[-8:]
+                    for x in a.phones
+                    for y in b.phones
+                ),
+            ),
+        ),
+        agreed=lambda a, b: {f"phone:{p}" for p in a.phones & b.phones},
+    ),
+    Comparison(
+        "handle",
+        lambda f: bool(f.handles or f.emails),
+        (
+            Level("same_handle", lambda a, b: not a.handles.isdisjoint(b.handles)),
+            Level(
+                "handle_is_email_local_part",
+                lambda a, b: bool(a.handles & b.email_locals or b.handles & a.email_locals),
+            ),
+            Level("made_of_the_name", _handle_of_name),
+        ),
+    ),
+    Comparison(
+        "ip",
+        lambda f: bool(f.ips),
+        (Level("shared", lambda a, b: not a.ips.isdisjoint(b.ips)),),
+    ),
+)
+
+
+def comparison_vector(a: Features, b: Features) -> tuple[int | None, ...]:
+    """Each comparison's level for a pair (None: null)."""
+    return tuple(c.level(a, b) for c in COMPARISONS)

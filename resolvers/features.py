@@ -1,0 +1,95 @@
+"""What the match model compares of a record: its name split into given and
+family names, the attributes people share (birth date, address, postcode,
+city), and its identifiers grouped by type. Built once per record, from a parsed
+record or from the graph, so both executors compare exactly the same values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from resolvers.identifiers import SOCIAL_NETWORKS
+from resolvers.names import fold, words
+
+_DIGITS = re.compile(r"\d+")
+# Identifier types compared as people's own ids (a typo-tolerant comparison).
+ID_TYPES = ("national_id", "account", "employee_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """The comparable view of one record; every text is folded (lower-case ASCII)."""
+
+    key: str
+    given: str | None
+    family: tuple[str, ...]
+    birth_date: str | None
+    address: str | None
+    street_number: str | None
+    postcode: str | None
+    city: str | None
+    emails: frozenset[str]
+    phones: frozenset[str]
+    ids: frozenset[tuple[str, str]]  # (type, value) of ID_TYPES
+    handles: frozenset[str]  # bare handles of any network
+    ips: frozenset[str]
+    shared_by: Mapping[str, int]  # generic values ("type:value") -> people seen on them
+
+    @property
+    def family_last(self) -> str | None:
+        return self.family[-1] if self.family else None
+
+    @property
+    def email_locals(self) -> frozenset[str]:
+        return frozenset(e.split("@", 1)[0] for e in self.emails)
+
+
+def features(
+    key: str,
+    name: str | None,
+    attributes: Mapping[str, str],
+    identifiers: Iterable[tuple[str, str]],
+    shared_by: Mapping[str, int] | None = None,
+) -> Features:
+    """The features of a record from its name, attributes and (type, value) identifiers
+    (identifier values already normalised); `shared_by` gives the people seen on
+    its generic values."""
+    name_words = words(name) if name else ()
+    by_type: dict[str, set[str]] = {}
+    for type_, value in identifiers:
+        by_type.setdefault(type_, set()).add(value)
+    address = _text(attributes.get("address"))
+    return Features(
+        key=key,
+        given=name_words[0] if name_words else None,
+        family=name_words[1:],
+        birth_date=_date(attributes.get("birth_date")),
+        address=address,
+        street_number=_street_number(address),
+        postcode=_text(attributes.get("postcode")),
+        city=_text(attributes.get("city")),
+        emails=frozenset(by_type.get("email", ())),
+        phones=frozenset(by_type.get("phone", ())),
+        ids=frozenset((t, v) for t in ID_TYPES for v in by_type.get(t, ())),
+        handles=frozenset(h.lower() for t in SOCIAL_NETWORKS for h in by_type.get(t, ())),
+        ips=frozenset(by_type.get("ip", ())),
+        shared_by=dict(shared_by or {}),
+    )
+
+
+def _text(value: str | None) -> str | None:
+    folded = fold(value) if value else ""
+    return folded or None
+
+
+def _date(value: str | None) -> str | None:
+    """An ISO date's digits (YYYYMMDD), or None when it is not a date."""
+    digits = "".join(_DIGITS.findall(value or ""))
+    return digits if len(digits) == 8 else None
+
+
+def _street_number(address: str | None) -> str | None:
+    found = _DIGITS.search(address or "")
+    return found.group() if found else None

@@ -1,0 +1,293 @@
+"""The Fellegi-Sunter match model: for each comparison level, m (how often true
+matches reach it) and u (how often two random records do), the prior of a match,
+and term frequencies; trained from the data itself, versioned, stored as JSON.
+
+Training (as Splink does it): u from random pairs; m and the prior by
+expectation-maximisation over the blocked candidate pairs, with u held fixed.
+EM runs over the distinct comparison vectors with their counts, so its cost
+does not grow with the number of pairs.
+
+A pair's match weight = prior weight + Σ log2(m/u) of its levels + term-frequency
+adjustments (log2(u_exact / frequency of the agreed value)) - log2(people) for
+an agreed identifier that k people share (a generic value); the match
+probability is 2^w / (1 + 2^w). `explain` and `weight` share one code path,
+which the batch and the online executor both call.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from resolvers.comparisons import COMPARISONS, comparison_vector
+from resolvers.features import Features
+from resolvers.model import utc_now
+
+Vector = tuple[int | None, ...]
+FORMAT = 1
+_FLOOR = 1e-6  # no level is impossible: one unseen value must not veto a pair
+_TF_KEEP_MIN = 2  # values seen once take the default frequency (keeps the model small)
+
+
+class ModelMismatchError(ValueError):
+    """A stored model was trained with other comparisons; train it again."""
+
+
+@dataclass(frozen=True)
+class ComparisonWeight:
+    """One comparison's part of a pair's match weight."""
+
+    comparison: str
+    level: str | None  # None: null (a side lacks the value)
+    weight: float
+    tf_adjustment: float = 0.0
+    value: str | None = None  # the agreed value, when its frequency adjusted the weight
+    generic_adjustment: float = 0.0  # -log2(people) when the agreed value is generic
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why two records (or a record and a profile) match or not."""
+
+    prior_weight: float
+    parts: tuple[ComparisonWeight, ...]
+    weight: float
+    probability: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "prior_weight": round(self.prior_weight, 4),
+            "weight": round(self.weight, 4),
+            "probability": self.probability,
+            "parts": [vars(p) for p in self.parts],
+        }
+
+
+def probability(weight: float) -> float:
+    return 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -1000 else 0.0
+
+
+@dataclass
+class MatchModel:
+    """Trained parameters; `labels` pins the comparisons the model was trained with."""
+
+    prior: float
+    m: dict[str, list[float]]
+    u: dict[str, list[float]]
+    tf: dict[str, dict[str, float]] = field(default_factory=dict)
+    tf_default: dict[str, float] = field(default_factory=dict)
+    version: str = ""
+    trained_at: str = ""
+    records: int = 0
+    candidate_pairs: int = 0
+    em_iterations: int = 0
+    labels: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._log_ratio = {
+            c.name: [math.log2(m / u) for m, u in zip(self.m[c.name], self.u[c.name], strict=True)]
+            for c in COMPARISONS
+        }
+        self._prior_weight = math.log2(self.prior / (1.0 - self.prior))
+
+    # -- scoring ---------------------------------------------------------------
+
+    def explain(self, a: Features, b: Features) -> Explanation:
+        """Each comparison's level and weight, the total and the probability."""
+        vector = comparison_vector(a, b)
+        parts = tuple(self._part(index, level, a, b) for index, level in enumerate(vector))
+        total = self._prior_weight + sum(
+            p.weight + p.tf_adjustment + p.generic_adjustment for p in parts
+        )
+        return Explanation(self._prior_weight, parts, total, probability(total))
+
+    def weight(self, a: Features, b: Features) -> float:
+        """The match weight of a pair (what `explain` totals)."""
+        return self.explain(a, b).weight
+
+    def vector_weight(self, vector: Vector) -> float:
+        """The weight of a comparison vector, without term-frequency adjustments."""
+        return self._prior_weight + sum(
+            self._log_ratio[c.name][level]
+            for c, level in zip(COMPARISONS, vector, strict=True)
+            if level is not None
+        )
+
+    def _part(self, index: int, level: int | None, a: Features, b: Features) -> ComparisonWeight:
+        comparison = COMPARISONS[index]
+        if level is None:
+            return ComparisonWeight(comparison.name, None, 0.0)
+        weight = self._log_ratio[comparison.name][level]
+        label = comparison.labels[level]
+        if level == 0 and comparison.agreed is not None:
+            base = ComparisonWeight(comparison.name, label, weight)
+            return _capped(base, comparison.agreed(a, b), a, b)
+        if level != 0 or comparison.tf_value is None:
+            return ComparisonWeight(comparison.name, label, weight)
+        value = comparison.tf_value(a, b)
+        if value is None:
+            return ComparisonWeight(comparison.name, label, weight)
+        frequency = self.tf.get(comparison.name, {}).get(value) or self.tf_default.get(
+            comparison.name, 0.0
+        )
+        if frequency <= 0.0:
+            return ComparisonWeight(comparison.name, label, weight)
+        adjustment = math.log2(self.u[comparison.name][0] / frequency)
+        return ComparisonWeight(comparison.name, label, weight, adjustment, value)
+
+    # -- storage ---------------------------------------------------------------
+
+    def to_json(self) -> str:
+        body = {
+            "format": FORMAT,
+            **{k: v for k, v in vars(self).items() if not k.startswith("_")},
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text: str) -> MatchModel:
+        body = json.loads(text)
+        if body.pop("format", None) != FORMAT or body.get("labels") != current_labels():
+            raise ModelMismatchError(
+                "the stored match model was trained with other comparisons; "
+                "run `directory resolve --train`"
+            )
+        return MatchModel(**body)
+
+
+def _capped(base: ComparisonWeight, agreed: set[str], a: Features, b: Features) -> ComparisonWeight:
+    """An agreed identifier weighs less the more people share it: a generic value
+    (a family email, a switchboard) carried by k people loses log2(k)."""
+    people = [a.shared_by.get(key) or b.shared_by.get(key) for key in sorted(agreed)]
+    if not people or None in people:  # a value of one person agrees
+        return base
+    fewest = min(p for p in people if p is not None)
+    return replace(base, generic_adjustment=-math.log2(max(fewest, 1)))
+
+
+def current_labels() -> dict[str, list[str]]:
+    return {c.name: list(c.labels) for c in COMPARISONS}
+
+
+# -- training ----------------------------------------------------------------
+
+
+def train(
+    records: Sequence[Features],
+    candidate_pairs: Iterable[tuple[int, int]],
+    *,
+    u_pairs: int = 200_000,
+    iterations: int = 40,
+    seed: int = 1,
+) -> MatchModel:
+    """Estimate u from random pairs, then m and the prior by EM over the candidates."""
+    n = len(records)
+    if n < 2:
+        raise ValueError("training needs at least two records")
+    u = estimate_u(records, u_pairs, seed)
+    patterns = Counter(comparison_vector(records[i], records[j]) for i, j in candidate_pairs)
+    n_candidates = sum(patterns.values())
+    m, blocked_prior, rounds = expectation_maximisation(patterns, u, iterations)
+    all_pairs = n * (n - 1) / 2
+    prior = min(max(blocked_prior * n_candidates / all_pairs, 1e-12), 0.5)
+    tf, tf_default = term_frequencies(records)
+    trained_at = utc_now()
+    return MatchModel(
+        prior=prior,
+        m=m,
+        u=u,
+        tf=tf,
+        tf_default=tf_default,
+        version=f"fs-{trained_at}",
+        trained_at=trained_at,
+        records=n,
+        candidate_pairs=n_candidates,
+        em_iterations=rounds,
+        labels=current_labels(),
+    )
+
+
+def estimate_u(records: Sequence[Features], pairs: int, seed: int) -> dict[str, list[float]]:
+    """Level frequencies among random pairs (nearly all non-matches)."""
+    rng = random.Random(seed)
+    n = len(records)
+    counts = {c.name: [0] * len(c.labels) for c in COMPARISONS}
+    for _ in range(min(pairs, n * (n - 1) // 2)):
+        i, j = rng.randrange(n), rng.randrange(n - 1)
+        j += j >= i
+        for c, level in zip(COMPARISONS, comparison_vector(records[i], records[j]), strict=True):
+            if level is not None:
+                counts[c.name][level] += 1
+    return {name: _normalised(level_counts) for name, level_counts in counts.items()}
+
+
+def expectation_maximisation(
+    patterns: Counter[Vector], u: dict[str, list[float]], iterations: int
+) -> tuple[dict[str, list[float]], float, int]:
+    """m per level and the share of matches among the patterns' pairs (u fixed)."""
+    m = {c.name: _initial_m(len(c.labels)) for c in COMPARISONS}
+    prior = 0.1
+    rounds = 0
+    for rounds in range(1, iterations + 1):  # noqa: B007 - reported
+        sums = {c.name: [0.0] * len(c.labels) for c in COMPARISONS}
+        matched = total = 0.0
+        for vector, count in patterns.items():
+            p = _match_share(vector, m, u, prior)
+            matched += p * count
+            total += count
+            for c, level in zip(COMPARISONS, vector, strict=True):
+                if level is not None:
+                    sums[c.name][level] += p * count
+        new_m = {name: _normalised(values) for name, values in sums.items()}
+        new_prior = min(max(matched / total, 1e-9), 1 - 1e-9) if total else prior
+        change = max(abs(x - y) for name in m for x, y in zip(m[name], new_m[name], strict=True))
+        m, prior = new_m, new_prior
+        if change < 1e-6:
+            break
+    return m, prior, rounds
+
+
+def _match_share(
+    vector: Vector, m: dict[str, list[float]], u: dict[str, list[float]], prior: float
+) -> float:
+    log_odds = math.log(prior / (1 - prior))
+    for c, level in zip(COMPARISONS, vector, strict=True):
+        if level is not None:
+            log_odds += math.log(m[c.name][level] / u[c.name][level])
+    return 1.0 / (1.0 + math.exp(-min(max(log_odds, -700), 700)))
+
+
+def _initial_m(levels: int) -> list[float]:
+    """Most matches agree: 0.9 at the top level, the rest falling away."""
+    rest = [0.5**k for k in range(1, levels)]
+    return [0.9] + [0.1 * r / sum(rest) for r in rest] if rest else [1.0]
+
+
+def _normalised(values: Sequence[float]) -> list[float]:
+    total = sum(values)
+    if total <= 0:
+        return [1.0 / len(values)] * len(values)
+    return [max(v / total, _FLOOR) for v in values]
+
+
+def term_frequencies(
+    records: Sequence[Features],
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Each comparison's value frequencies (values seen twice or more) and the
+    frequency a value seen once has."""
+    tf: dict[str, dict[str, float]] = {}
+    default: dict[str, float] = {}
+    for comparison in COMPARISONS:
+        if comparison.tf_value is None:
+            continue
+        counts = Counter(v for f in records for v in comparison.tf_of(f))
+        total = sum(counts.values())
+        if not total:
+            continue
+        tf[comparison.name] = {v: n / total for v, n in counts.items() if n >= _TF_KEEP_MIN}
+        default[comparison.name] = 1.0 / total
+    return tf, default

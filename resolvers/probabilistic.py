@@ -1,0 +1,178 @@
+"""Probabilistic linking decisions, shared by the batch and the online executor.
+
+A scored pair above the match threshold links two groups of records (profiles
+as the deterministic rules and earlier decisions made them) only when the
+groups are compatible as wholes. Conflicting facts between two of their records
+are clearly different birth dates, clearly different personal ids of one type,
+and given names that show two people. Each such fact (on the worst pair of
+records across the groups) asks for odds a hundred times higher before the
+link is made: keyed data is full of one mistyped date or id (Febrl's duplicates
+are), while two or three conflicting facts are the mark of two people. A
+refused link, and every pair between the two thresholds, becomes a review
+candidate for the stewards. Links are taken best
+first and each one re-checks the grown groups, so evidence never chains
+"A ~ B ~ C" into one profile when A and C conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from rapidfuzz.distance import OSA
+
+from resolvers.comparisons import COMPARISONS
+from resolvers.features import Features
+from resolvers.match_model import MatchModel
+from resolvers.names import may_be_same_person
+
+# Records compared per side when checking two groups (a big profile is checked
+# on a sample of its records, its oldest first).
+_CHECKED_PER_GROUP = 40
+_BIRTH_DATE = next(i for i, c in enumerate(COMPARISONS) if c.name == "birth_date")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Match probabilities: link at or above `match`, review from `review`."""
+
+    match: float = 0.99
+    review: float = 0.5
+
+    def required(self, conflicts: int) -> float:
+        """The probability a link needs despite `conflicts` conflicting facts:
+        each one asks for odds a hundred times higher."""
+        return 1.0 - (1.0 - self.match) / 100.0**conflicts
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.review <= self.match < 1.0:
+            raise ValueError("thresholds need 0 < review <= match < 1")
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    left: int
+    right: int
+    weight: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What the scored pairs decided: links (each joined two groups), review
+    candidates (with why they were not linked) and how many were refused."""
+
+    links: list[ScoredPair]
+    review: list[tuple[ScoredPair, str]]
+    refused: int
+
+
+def conflicts(a: Features, b: Features) -> list[str]:
+    """The facts that say two records are two people (empty: none)."""
+    found = []
+    if a.birth_date and b.birth_date and a.birth_date != b.birth_date:
+        level = COMPARISONS[_BIRTH_DATE].level(a, b)
+        if level is None or COMPARISONS[_BIRTH_DATE].labels[level] == "different":
+            found.append("different birth dates")
+    for type_a, x in sorted(a.ids):
+        same_type = [y for type_b, y in b.ids if type_b == type_a]
+        if same_type and all(OSA.distance(x, y) > 2 for y in same_type):
+            found.append(f"different {type_a}")
+            break
+    if a.given and b.given and not _names_compatible(a, b):
+        found.append("different given names")
+    return found
+
+
+def _names_compatible(a: Features, b: Features) -> bool:
+    left = " ".join((a.given or "", *a.family))
+    right = " ".join((b.given or "", *b.family))
+    # Two typos in a name are common in keyed data; a given name that shares
+    # nothing with the other side's name words is not.
+    if may_be_same_person(left, right):
+        return True
+    words_b = {b.given, *b.family}
+    return any(OSA.distance(a.given or "", w) <= 2 for w in words_b if w)
+
+
+def groups_conflict(left: Sequence[Features], right: Sequence[Features]) -> tuple[int, str | None]:
+    """The most conflicting facts between any record of one group and any of the
+    other: how many, and what they are."""
+    worst: list[str] = []
+    for a in islice(left, _CHECKED_PER_GROUP):
+        for b in islice(right, _CHECKED_PER_GROUP):
+            found = conflicts(a, b)
+            if len(found) > len(worst):
+                worst = found
+    return len(worst), ", ".join(worst) or None
+
+
+class Groups:
+    """Union-find over record indexes, with each root's members."""
+
+    def __init__(self, initial: Sequence[int]) -> None:
+        self.parent = list(range(len(initial)))
+        self.members: dict[int, list[int]] = {}
+        first_of: dict[int, int] = {}
+        for index, group in enumerate(initial):
+            root = first_of.setdefault(group, index)
+            self.parent[index] = root
+            self.members.setdefault(root, []).append(index)
+
+    def find(self, index: int) -> int:
+        while self.parent[index] != index:
+            self.parent[index] = self.parent[self.parent[index]]
+            index = self.parent[index]
+        return index
+
+    def union(self, a: int, b: int) -> None:
+        big, small = sorted((a, b), key=lambda r: -len(self.members[r]))
+        self.parent[small] = big
+        self.members[big].extend(self.members.pop(small))
+
+
+def decide(
+    records: Sequence[Features],
+    groups: Sequence[int],
+    scored: Iterable[ScoredPair],
+    thresholds: Thresholds,
+) -> Decisions:
+    """Link groups best pair first, refusing links between conflicting groups.
+
+    `groups[i]` is record i's starting group (its deterministic cluster).
+    """
+    found = Groups(groups)
+    links, review, refused = [], [], 0
+    ranked = sorted(
+        (p for p in scored if p.probability >= thresholds.review),
+        key=lambda p: (-p.weight, p.left, p.right),
+    )
+    for pair in ranked:
+        a, b = found.find(pair.left), found.find(pair.right)
+        if a == b:
+            continue
+        if pair.probability < thresholds.match:
+            review.append((pair, "between the thresholds"))
+            continue
+        count, reason = groups_conflict(
+            [records[i] for i in found.members[a]], [records[i] for i in found.members[b]]
+        )
+        if pair.probability < thresholds.required(count):
+            refused += 1
+            review.append((pair, f"not linked: {reason}"))
+            continue
+        found.union(a, b)
+        links.append(pair)
+    return Decisions(links, review, refused)
+
+
+def score_pairs(
+    model: MatchModel, records: Sequence[Features], pairs: Iterable[tuple[int, int]]
+) -> list[ScoredPair]:
+    """Every candidate pair's match weight and probability."""
+    scored = []
+    for i, j in pairs:
+        explanation = model.explain(records[i], records[j])
+        scored.append(ScoredPair(i, j, explanation.weight, explanation.probability))
+    return scored
