@@ -46,22 +46,32 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=2500, ge=1, le=50_000)
     match_threshold: float = Field(
-        default=0.99,
+        default=0.999,
         gt=0.0,
         lt=1.0,
         description="match probability at or above which records link automatically",
     )
     review_threshold: float = Field(
-        default=0.5,
+        default=0.9,
         gt=0.0,
         lt=1.0,
         description="match probability from which a pair goes to the stewards' review",
     )
 
+    blocking_conflicts: int = Field(
+        default=2,
+        ge=1,
+        description="conflicting facts (birth date, personal id, given name) that always "
+        "keep two records apart; fewer only raise the bar (100x per fact)",
+    )
+
     @property
     def thresholds(self) -> Thresholds:
         """The match thresholds (checked: review <= match)."""
-        return Thresholds(match=self.match_threshold, review=self.review_threshold)
+        return Thresholds(
+            match=self.match_threshold, review=self.review_threshold,
+            blocking_conflicts=self.blocking_conflicts,
+        )  # fmt: skip
 
     def source_rank(self, source: str) -> int:
         """Lower is more trusted; unknown sources rank last."""

@@ -73,7 +73,7 @@ def resolve_all(
     report = BatchReport()
     with writer.lock(RESOLUTION_LOCK, lease_s=3600, wait_s=3600):
         model = None if retrain else _stored_model(writer)
-        stamp = f"{model.version if model else '-'}|{thresholds.match}|{thresholds.review}"
+        stamp = _stamp(model.version if model else "-", thresholds)
         last = writer.setting(RESOLVED_AT)
         fresh = last is not None and writer.setting(RESOLVED_WITH) == stamp
         if not (retrain or force or model is None) and fresh and not _changed(writer, last):
@@ -84,10 +84,13 @@ def resolve_all(
         _run(writer, report, model=model, thresholds=thresholds, source_rank=source_rank,
              progress=progress or _silent)  # fmt: skip
         writer.set_setting(RESOLVED_AT, started)
-        writer.set_setting(
-            RESOLVED_WITH, f"{report.model_version}|{thresholds.match}|{thresholds.review}"
-        )
+        writer.set_setting(RESOLVED_WITH, _stamp(report.model_version, thresholds))
     return report
+
+
+def _stamp(model_version: str, thresholds: Thresholds) -> str:
+    """What a resolution depended on besides the records."""
+    return f"{model_version}|{thresholds}"
 
 
 def _changed(writer: GraphWriter, since: str | None) -> bool:
@@ -128,22 +131,22 @@ def _run(
     start = clusters(plain)
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
     clock.lap("read")
-    pairs = sorted(candidate_pairs(feats))
-    report.candidate_pairs = len(pairs)
-    clock.lap("block")
-    if model is None:
-        progress("train", 0, 1)
-        model = train(feats, pairs)
-        writer.save_match_model(model.version, model.to_json(), model.trained_at)
-        report.trained = True
-        progress("train", 1, 1)
-        clock.lap("train")
-    report.model_version = model.version
     index = {row.key: i for i, row in enumerate(rows)}
     group_of = [0] * len(rows)
     for number, cluster in enumerate(start):
         for record in cluster.records:
             group_of[index[record.key]] = number
+    pairs = sorted(candidate_pairs(feats))
+    report.candidate_pairs = len(pairs)
+    clock.lap("block")
+    if model is None:
+        progress("train", 0, 1)
+        model = train(feats, pairs, groups=group_of)
+        writer.save_match_model(model.version, model.to_json(), model.trained_at)
+        report.trained = True
+        progress("train", 1, 1)
+        clock.lap("train")
+    report.model_version = model.version
     scored = score_pairs(model, feats, pairs)
     decisions = decide(feats, group_of, scored, thresholds)
     report.links, report.refused = len(decisions.links), decisions.refused

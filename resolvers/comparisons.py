@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from resolvers.features import Features
+from resolvers.names import gendered_pair
 from resolvers.nicknames import same_given_name
 
 Test = Callable[[Features, Features], bool]
@@ -37,6 +38,9 @@ class Comparison:
     tf_value: Callable[[Features, Features], str | None] | None = None
     tf_of: Callable[[Features], tuple[str, ...]] = lambda f: ()
     agreed: Callable[[Features, Features], set[str]] | None = None  # shared identifier keys
+    # Compares identifiers: records linked deterministically agree on these by
+    # construction, so they say nothing of how true matches compare here.
+    identifier: bool = False
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -57,31 +61,39 @@ def _jw(a: str, b: str) -> float:
 
 
 def _swapped(a: Features, b: Features) -> bool:
-    """Given and family name written the other way round on one side."""
-    return bool(
-        a.given and b.given and a.family and b.family
-        and a.given == b.family_last and b.given == a.family_last and a.given != b.given
-    )  # fmt: skip
+    """Given and family name written the other way round on one side (a typo
+    allowed in each): crossed, they agree better than straight."""
+    if not (a.given and b.given and a.family_last and b.family_last):
+        return False
+    crossed = min(_jw(a.given, b.family_last), _jw(b.given, a.family_last))
+    straight = max(_jw(a.given, b.given), _jw(a.family_last, b.family_last))
+    return crossed >= 0.85 and crossed > straight
 
 
-def _given_pair(a: Features, b: Features) -> tuple[str, str]:
+def given_pair(a: Features, b: Features) -> tuple[str, str]:
     assert a.given is not None
     assert b.given is not None
     return (a.given, b.family_last or b.given) if _swapped(a, b) else (a.given, b.given)
 
 
 def _given_jw(threshold: float) -> Test:
-    return lambda a, b: _jw(*_given_pair(a, b)) >= threshold
+    """Close given names, but never a gendered pair (Agustín and Agustina)."""
+
+    def test(a: Features, b: Features) -> bool:
+        x, y = given_pair(a, b)
+        return _jw(x, y) >= threshold and (x == y or not gendered_pair(x, y))
+
+    return test
 
 
 def _initial(a: Features, b: Features) -> bool:
-    x, y = _given_pair(a, b)
+    x, y = given_pair(a, b)
     return (len(x) == 1 or len(y) == 1) and x[0] == y[0]
 
 
 def _family_words(a: Features, b: Features) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if _swapped(a, b):
-        return a.family, (b.given or "",)
+        return (a.family_last or "",), (b.given or "",)
     return a.family, b.family
 
 
@@ -100,8 +112,14 @@ def _family_jw(threshold: float) -> Test:
 
 def _family_tf(a: Features, b: Features) -> str | None:
     left, right = _family_words(a, b)
-    shared = sorted(set(left) & set(right))
-    return shared[0] if shared else None
+    return " ".join(left) if left == right else None
+
+
+def _family_initial(a: Features, b: Features) -> bool:
+    left, right = _family_words(a, b)
+    first = [w for w in (*left, *right) if len(w) == 1]
+    others = (*left, *right)
+    return bool(first) and any(len(w) > 1 and w[0] == first[0] for w in others)
 
 
 def _osa_at_most(field: Callable[[Features], str | None], edits: int) -> Test:
@@ -141,18 +159,52 @@ def _digits(phone: str) -> str:
     return phone.lstrip("+")
 
 
-def _handle_of_name(a: Features, b: Features) -> bool:
-    """One side's handle or email local part is made of the other's name."""
+def _made_of_names(tokens: frozenset[str], a: Features, b: Features) -> frozenset[str]:
+    """The tokens (handles, email local parts) that are not just the records'
+    names written as a handle: "rosaiglesias" agrees for every Rosa Iglesias,
+    and "anaiglesias" for every "Ana I."."""
+    return frozenset(t for t in tokens - a.name_forms - b.name_forms
+                     if not (_name_like(t, a) or _name_like(t, b)))  # fmt: skip
 
-    def made_of(f: Features, g: Features) -> bool:
-        if not (g.given and g.family_last):
-            return False
-        given, family = g.given, g.family_last
-        forms = {given + family, given[0] + family, given + family[0], family + given,
-                 f"{given}.{family}", f"{given}_{family}", f"{given[0]}.{family}"}  # fmt: skip
-        return not forms.isdisjoint(f.handles | f.email_locals)
 
-    return made_of(a, b) or made_of(b, a)
+def _name_like(token: str, f: Features) -> bool:
+    """The given name followed by a word starting with the family initial."""
+    if not (f.given and f.family_last and len(f.family_last) == 1):
+        return False
+    rest = token.removeprefix(f.given).lstrip("._-")
+    return rest != token and rest.startswith(f.family_last)
+
+
+def _same_local_part(a: Features, b: Features) -> bool:
+    return bool(_made_of_names(a.email_locals & b.email_locals, a, b))
+
+
+def _same_handle(a: Features, b: Features) -> bool:
+    return bool(_made_of_names(a.handles & b.handles, a, b))
+
+
+def _handle_is_local_part(a: Features, b: Features) -> bool:
+    crossed = (a.handles & b.email_locals) | (b.handles & a.email_locals)
+    return bool(_made_of_names(crossed, a, b))
+
+
+def _handle_of_other_name(a: Features, b: Features) -> bool:
+    """One side's handle or email local part is the other's whole name, and the
+    names themselves do not agree already (else that evidence counts twice)."""
+    return _made_of(a, b, full=True) and not _family_exact(a, b)
+
+
+def _handle_of_other_initials(a: Features, b: Features) -> bool:
+    """As above, with an initial: "simonc", "csimon" for Camille Simon."""
+    return _made_of(a, b, full=False) and not _family_exact(a, b)
+
+
+def _made_of(a: Features, b: Features, *, full: bool) -> bool:
+    forms_a = a.full_name_forms if full else a.name_forms
+    forms_b = b.full_name_forms if full else b.name_forms
+    return not (a.handles | a.email_locals).isdisjoint(forms_b) or not (
+        b.handles | b.email_locals
+    ).isdisjoint(forms_a)
 
 
 COMPARISONS: tuple[Comparison, ...] = (
@@ -161,24 +213,26 @@ COMPARISONS: tuple[Comparison, ...] = (
         lambda f: f.given is not None,
         (
             Level("exact", _given_jw(1.0)),
-            Level("nickname", lambda a, b: same_given_name(*_given_pair(a, b))),
+            Level("nickname", lambda a, b: same_given_name(*given_pair(a, b))),
             Level("jaro_winkler>=0.92", _given_jw(0.92)),
             Level("jaro_winkler>=0.80", _given_jw(0.80)),
             Level("initial", _initial),
         ),
-        tf_value=lambda a, b: _given_pair(a, b)[0] if _given_jw(1.0)(a, b) else None,
+        tf_value=lambda a, b: given_pair(a, b)[0] if _given_jw(1.0)(a, b) else None,
         tf_of=lambda f: (f.given,) if f.given else (),
     ),
     Comparison(
         "family_name",
         lambda f: bool(f.family),
         (
-            Level("exact", _family_exact),
+            Level("exact", lambda a, b: _family_words(a, b)[0] == _family_words(a, b)[1]),
+            Level("one_word_shared", _family_exact),  # a dropped second surname
             Level("jaro_winkler>=0.92", _family_jw(0.92)),
             Level("jaro_winkler>=0.80", _family_jw(0.80)),
+            Level("initial", _family_initial),  # "Camille S."
         ),
         tf_value=_family_tf,
-        tf_of=lambda f: f.family,
+        tf_of=lambda f: (" ".join(f.family),) if f.family else (),
     ),
     Comparison(
         "birth_date",
@@ -199,6 +253,7 @@ COMPARISONS: tuple[Comparison, ...] = (
             Level("two_typos", _ids_within(2)),
         ),
         agreed=lambda a, b: {f"{t}:{v}" for t, v in a.ids & b.ids},
+        identifier=True,
     ),
     Comparison(
         "street_number",
@@ -220,9 +275,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         "postcode",
         lambda f: f.postcode is not None,
         (
+            # No typo level: neighbouring postcodes of one city are one typo apart.
             Level("exact", _equal(lambda f: f.postcode)),
-            Level("one_typo", _osa_at_most(lambda f: f.postcode, 1)),
-            Level("two_typos", _osa_at_most(lambda f: f.postcode, 2)),
         ),
         tf_value=lambda a, b: a.postcode if a.postcode == b.postcode else None,
         tf_of=lambda f: (f.postcode,) if f.postcode else (),
@@ -242,9 +296,10 @@ COMPARISONS: tuple[Comparison, ...] = (
         lambda f: bool(f.emails),
         (
             Level("exact", lambda a, b: not a.emails.isdisjoint(b.emails)),
-            Level("same_local_part", lambda a, b: not a.email_locals.isdisjoint(b.email_locals)),
+            Level("same_local_part", _same_local_part),
         ),
         agreed=lambda a, b: {f"email:{e}" for e in a.emails & b.emails},
+        identifier=True,
     ),
     Comparison(
         "phone",
@@ -261,18 +316,18 @@ COMPARISONS: tuple[Comparison, ...] = (
             ),
         ),
         agreed=lambda a, b: {f"phone:{p}" for p in a.phones & b.phones},
+        identifier=True,
     ),
     Comparison(
         "handle",
         lambda f: bool(f.handles or f.emails),
         (
-            Level("same_handle", lambda a, b: not a.handles.isdisjoint(b.handles)),
-            Level(
-                "handle_is_email_local_part",
-                lambda a, b: bool(a.handles & b.email_locals or b.handles & a.email_locals),
-            ),
-            Level("made_of_the_name", _handle_of_name),
+            Level("same_handle", _same_handle),
+            Level("handle_is_email_local_part", _handle_is_local_part),
+            Level("made_of_the_name", _handle_of_other_name),
+            Level("made_of_the_name_with_an_initial", _handle_of_other_initials),
         ),
+        identifier=True,
     ),
     Comparison(
         "ip",

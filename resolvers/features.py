@@ -36,6 +36,8 @@ class Features:
     handles: frozenset[str]  # bare handles of any network
     ips: frozenset[str]
     shared_by: Mapping[str, int]  # generic values ("type:value") -> people seen on them
+    name_forms: frozenset[str]  # handles the name makes: "cfrancavilla", "carlos.francavilla"
+    full_name_forms: frozenset[str]  # those made of the whole given and family names
 
     @property
     def family_last(self) -> str | None:
@@ -60,6 +62,9 @@ def features(
     by_type: dict[str, set[str]] = {}
     for type_, value in identifiers:
         by_type.setdefault(type_, set()).add(value)
+    handles = frozenset(h.lower() for t in SOCIAL_NETWORKS for h in by_type.get(t, ()))
+    locals_ = frozenset(e.split("@", 1)[0] for e in by_type.get("email", ()))
+    name_words = _family_from_handles(name_words, handles | locals_)
     address = _text(attributes.get("address"))
     return Features(
         key=key,
@@ -73,10 +78,41 @@ def features(
         emails=frozenset(by_type.get("email", ())),
         phones=frozenset(by_type.get("phone", ())),
         ids=frozenset((t, v) for t in ID_TYPES for v in by_type.get(t, ())),
-        handles=frozenset(h.lower() for t in SOCIAL_NETWORKS for h in by_type.get(t, ())),
+        handles=handles,
         ips=frozenset(by_type.get("ip", ())),
         shared_by=dict(shared_by or {}),
+        name_forms=_name_forms(name_words, initials=True),
+        full_name_forms=_name_forms(name_words, initials=False),
     )
+
+
+def _family_from_handles(name_words: tuple[str, ...], tokens: frozenset[str]) -> tuple[str, ...]:
+    """ "Carlos F." with the handle "cfrancavilla" is Carlos Francavilla: a family
+    name written as an initial is read from a handle or email local part made
+    of the given name (or its initial) and a word starting with that initial."""
+    if len(name_words) != 2 or len(name_words[1]) != 1:
+        return name_words
+    given, initial = name_words
+    for token in sorted(tokens):
+        for prefix in (given, given[0]):
+            rest = token.removeprefix(prefix).lstrip("._-")
+            if rest != token and rest.startswith(initial) and len(rest) > 2 and rest.isalpha():
+                return (given, rest)
+    return name_words
+
+
+def _name_forms(name_words: tuple[str, ...], *, initials: bool) -> frozenset[str]:
+    """Given name with each family word (or all of them run together: "obrien"),
+    either order, joined by nothing, ".", "_" or "-"; with initials if asked."""
+    if len(name_words) < 2:
+        return frozenset()
+    given, family_words = name_words[0], name_words[1:]
+    pairs = []
+    for family in {*family_words, "".join(family_words)}:
+        pairs += [(given, family), (family, given)]
+        if initials:
+            pairs += [(given[0], family), (given, family[0])]
+    return frozenset(x + sep + y for x, y in pairs for sep in ("", ".", "_", "-"))
 
 
 def _text(value: str | None) -> str | None:

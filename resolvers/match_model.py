@@ -30,6 +30,7 @@ from resolvers.model import utc_now
 Vector = tuple[int | None, ...]
 FORMAT = 1
 _FLOOR = 1e-6  # no level is impossible: one unseen value must not veto a pair
+_ANCHOR_MIN = 200  # known matches a comparison needs before they set its m
 _TF_KEEP_MIN = 2  # values seen once take the default frequency (keeps the model small)
 
 
@@ -180,18 +181,29 @@ def train(
     records: Sequence[Features],
     candidate_pairs: Iterable[tuple[int, int]],
     *,
+    groups: Sequence[int] | None = None,
     u_pairs: int = 200_000,
     iterations: int = 40,
     seed: int = 1,
 ) -> MatchModel:
-    """Estimate u from random pairs, then m and the prior by EM over the candidates."""
+    """Estimate u from random pairs, then m and the prior by EM over the candidates.
+
+    `groups[i]` is record i's deterministic cluster: candidate pairs inside one
+    cluster share a strong identifier and are known matches, so EM holds their
+    match share at 1 (semi-supervised). Without them EM may settle on some other
+    split of the pairs (households, cities) instead of people.
+    """
     n = len(records)
     if n < 2:
         raise ValueError("training needs at least two records")
     u = estimate_u(records, u_pairs, seed)
-    patterns = Counter(comparison_vector(records[i], records[j]) for i, j in candidate_pairs)
-    n_candidates = sum(patterns.values())
-    m, blocked_prior, rounds = expectation_maximisation(patterns, u, iterations)
+    patterns: Counter[Vector] = Counter()
+    known: Counter[Vector] = Counter()
+    for i, j in candidate_pairs:
+        vector = comparison_vector(records[i], records[j])
+        (known if groups is not None and groups[i] == groups[j] else patterns)[vector] += 1
+    n_candidates = sum(patterns.values()) + sum(known.values())
+    m, blocked_prior, rounds = expectation_maximisation(patterns, u, iterations, known)
     all_pairs = n * (n - 1) / 2
     prior = min(max(blocked_prior * n_candidates / all_pairs, 1e-12), 0.5)
     tf, tf_default = term_frequencies(records)
@@ -226,29 +238,58 @@ def estimate_u(records: Sequence[Features], pairs: int, seed: int) -> dict[str, 
 
 
 def expectation_maximisation(
-    patterns: Counter[Vector], u: dict[str, list[float]], iterations: int
+    patterns: Counter[Vector],
+    u: dict[str, list[float]],
+    iterations: int,
+    known: Counter[Vector] | None = None,
 ) -> tuple[dict[str, list[float]], float, int]:
-    """m per level and the share of matches among the patterns' pairs (u fixed)."""
-    m = {c.name: _initial_m(len(c.labels)) for c in COMPARISONS}
+    """m per level and the share of matches among all the pairs (u fixed).
+
+    `known` pairs are matches whatever the parameters say, and they anchor the
+    match class: the m of each comparison they observe often enough (and are
+    not biased on: they were linked by identifiers) is taken from them and
+    held, so EM cannot drift to another class such as "same household".
+    """
+    known = known or Counter()
+    anchored = _anchored_m(known)
+    m = {c.name: anchored.get(c.name) or _initial_m(len(c.labels)) for c in COMPARISONS}
     prior = 0.1
     rounds = 0
+    weighted = [(v, n, False) for v, n in patterns.items()] + [
+        (v, n, True) for v, n in known.items()
+    ]
     for rounds in range(1, iterations + 1):  # noqa: B007 - reported
         sums = {c.name: [0.0] * len(c.labels) for c in COMPARISONS}
         matched = total = 0.0
-        for vector, count in patterns.items():
-            p = _match_share(vector, m, u, prior)
+        for vector, count, is_known in weighted:
+            p = 1.0 if is_known else _match_share(vector, m, u, prior)
             matched += p * count
             total += count
             for c, level in zip(COMPARISONS, vector, strict=True):
                 if level is not None:
                     sums[c.name][level] += p * count
-        new_m = {name: _normalised(values) for name, values in sums.items()}
+        new_m = {name: anchored.get(name) or _normalised(values) for name, values in sums.items()}
         new_prior = min(max(matched / total, 1e-9), 1 - 1e-9) if total else prior
         change = max(abs(x - y) for name in m for x, y in zip(m[name], new_m[name], strict=True))
         m, prior = new_m, new_prior
         if change < 1e-6:
             break
     return m, prior, rounds
+
+
+def _anchored_m(known: Counter[Vector]) -> dict[str, list[float]]:
+    """m from the known matches for each non-identifier comparison they observe
+    at least `_ANCHOR_MIN` times (add-one smoothed level frequencies)."""
+    counts = {c.name: [1.0] * len(c.labels) for c in COMPARISONS}
+    for vector, count in known.items():
+        for c, level in zip(COMPARISONS, vector, strict=True):
+            if level is not None:
+                counts[c.name][level] += count
+    return {
+        c.name: _normalised(counts[c.name])
+        for c in COMPARISONS
+        if not c.identifier and sum(counts[c.name]) - len(c.labels) >= _ANCHOR_MIN
+    }
 
 
 def _match_share(

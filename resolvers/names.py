@@ -64,7 +64,7 @@ def _given_names_match(a: str, b: str) -> bool:
         return True
     if len(a) == 1 or len(b) == 1:  # an initial: "J. Smith", "J-P"
         return a[0] == b[0]
-    if _gendered_pair(a, b):
+    if gendered_pair(a, b):
         return False
     return min(len(a), len(b)) >= 4 and OSA.distance(a, b) <= 1  # one typo
 
@@ -83,7 +83,7 @@ def _words_match(a: str, b: str) -> bool:
     return a == b or (min(len(a), len(b)) >= 4 and OSA.distance(a, b) <= 1)
 
 
-def _gendered_pair(a: str, b: str) -> bool:
+def gendered_pair(a: str, b: str) -> bool:
     """Agustín/Agustina, Francisco/Francisca, Daniel/Danielle: one letter apart,
     and two people (often of one family), not a typo."""
     short, long = sorted((a, b), key=len)

@@ -4,10 +4,12 @@ A scored pair above the match threshold links two groups of records (profiles
 as the deterministic rules and earlier decisions made them) only when the
 groups are compatible as wholes. Conflicting facts between two of their records
 are clearly different birth dates, clearly different personal ids of one type,
-and given names that show two people. Each such fact (on the worst pair of
+and given names that show two people. One such fact (on the worst pair of
 records across the groups) asks for odds a hundred times higher before the
 link is made: keyed data is full of one mistyped date or id (Febrl's duplicates
-are), while two or three conflicting facts are the mark of two people. A
+are). Two are the mark of two people (a parent and child sharing an address
+and a family email): the link is never made automatically, whatever the
+other evidence. A
 refused link, and every pair between the two thresholds, becomes a review
 candidate for the stewards. Links are taken best
 first and each one re-checks the grown groups, so evidence never chains
@@ -22,27 +24,34 @@ from itertools import islice
 
 from rapidfuzz.distance import OSA
 
-from resolvers.comparisons import COMPARISONS
+from resolvers.comparisons import COMPARISONS, given_pair
 from resolvers.features import Features
 from resolvers.match_model import MatchModel
-from resolvers.names import may_be_same_person
+from resolvers.names import gendered_pair, may_be_same_person
 
 # Records compared per side when checking two groups (a big profile is checked
 # on a sample of its records, its oldest first).
 _CHECKED_PER_GROUP = 40
 _BIRTH_DATE = next(i for i, c in enumerate(COMPARISONS) if c.name == "birth_date")
+_GIVEN_NAME = next(i for i, c in enumerate(COMPARISONS) if c.name == "given_name")
+# Levels of the given-name comparison that a typo reaches: exact, nickname, JW >= 0.92.
+_CLOSE_GIVEN = (0, 1, 2)
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Match probabilities: link at or above `match`, review from `review`."""
 
-    match: float = 0.99
-    review: float = 0.5
+    match: float = 0.999
+    review: float = 0.9
+    blocking_conflicts: int = 2  # this many conflicting facts never link automatically
 
     def required(self, conflicts: int) -> float:
         """The probability a link needs despite `conflicts` conflicting facts:
-        each one asks for odds a hundred times higher."""
+        each asks for odds a hundred times higher; `blocking_conflicts` of them
+        are two people (above 1: no probability reaches it)."""
+        if conflicts >= self.blocking_conflicts:
+            return 2.0
         return 1.0 - (1.0 - self.match) / 100.0**conflicts
 
     def __post_init__(self) -> None:
@@ -86,14 +95,18 @@ def conflicts(a: Features, b: Features) -> list[str]:
 
 
 def _names_compatible(a: Features, b: Features) -> bool:
-    left = " ".join((a.given or "", *a.family))
-    right = " ".join((b.given or "", *b.family))
-    # Two typos in a name are common in keyed data; a given name that shares
-    # nothing with the other side's name words is not.
-    if may_be_same_person(left, right):
+    """Given names that may be one person's: the lenient person-name rule
+    (nicknames, initials, one typo, handles; Agustín and Agustina differ), or
+    the model's close given-name levels (typos, swapped order) unless the two
+    are a gendered pair."""
+    if may_be_same_person(_full_name(a), _full_name(b)):
         return True
-    words_b = {b.given, *b.family}
-    return any(OSA.distance(a.given or "", w) <= 2 for w in words_b if w)
+    x, y = given_pair(a, b)
+    return COMPARISONS[_GIVEN_NAME].level(a, b) in _CLOSE_GIVEN and not gendered_pair(x, y)
+
+
+def _full_name(f: Features) -> str:
+    return " ".join((f.given or "", *f.family))
 
 
 def groups_conflict(left: Sequence[Features], right: Sequence[Features]) -> tuple[int, str | None]:
