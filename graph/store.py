@@ -294,6 +294,17 @@ class GraphWriter(GraphReader):
                     now=now,
                 )
 
+    def review_candidates(self, limit: int) -> list[MatchEdge]:
+        """Stored review candidates, most probable first."""
+        rows = self._read(
+            "review_candidates",
+            "MATCH (a:Record)-[m:REVIEW]->(b:Record) RETURN a.key AS left, b.key AS right, "
+            "m.weight AS weight, m.probability AS probability, m.reason AS reason "
+            "ORDER BY probability DESC, left, right LIMIT $limit",
+            limit=limit,
+        )
+        return [MatchEdge(**row) for row in rows]
+
     def setting(self, name: str) -> str | None:
         """A stored setting's value (which model is current, when resolution ran)."""
         rows = self._read(

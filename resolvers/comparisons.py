@@ -320,7 +320,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     ),
     Comparison(
         "handle",
-        lambda f: bool(f.handles or f.emails),
+        lambda f: bool(f.handles or f.emails or f.given),
         (
             Level("same_handle", _same_handle),
             Level("handle_is_email_local_part", _handle_is_local_part),

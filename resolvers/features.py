@@ -58,7 +58,7 @@ def features(
     """The features of a record from its name, attributes and (type, value) identifiers
     (identifier values already normalised); `shared_by` gives the people seen on
     its generic values."""
-    name_words = words(name) if name else ()
+    name_words = _name_words(name)
     by_type: dict[str, set[str]] = {}
     for type_, value in identifiers:
         by_type.setdefault(type_, set()).add(value)
@@ -84,6 +84,18 @@ def features(
         name_forms=_name_forms(name_words, initials=True),
         full_name_forms=_name_forms(name_words, initials=False),
     )
+
+
+def _name_words(name: str | None) -> tuple[str, ...]:
+    """The name's words; a trailing initial is kept even where it reads as a
+    title ("Lucía M." is not Lucía, Monsieur)."""
+    if not name:
+        return ()
+    found = words(name)
+    raw = fold(name).split()
+    if len(raw) == 2 and len(raw[1]) == 1 and found == (raw[0],):
+        return (raw[0], raw[1])
+    return found
 
 
 def _family_from_handles(name_words: tuple[str, ...], tokens: frozenset[str]) -> tuple[str, ...]:

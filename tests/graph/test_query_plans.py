@@ -11,10 +11,13 @@ from directory.settings import Settings
 from graph.backend import Row, Statement
 from graph.falkordb_backend import FalkorDBBackend
 from graph.store import GraphWriter
+from resolvers.batch import resolve_all
 from tests.helpers import load, profile_of, rec
 
 # Whole-graph reads by nature: paging through every record, counting.
-SCANS_EXPECTED = {"record_assignments", "count_Record", "count_Identifier", "count_profiles"}
+SCANS_EXPECTED = {"record_assignments", "count_Record", "count_Identifier", "count_profiles",
+                  # the batch resolver reads and replaces every record and match edge
+                  "matching_page", "drop_matches", "drop_reviews", "review_candidates"}  # fmt: skip
 
 
 class ExplainingBackend(FalkorDBBackend):
@@ -51,6 +54,10 @@ def test_no_query_scans_a_whole_label(falkor: GraphWriter, settings: Settings) -
     profiles.search(writer, name="ana", first=5)
     writer.counts()
     writer.record_assignments("", 10)
+    resolve_all(writer, thresholds=settings.thresholds, source_rank=settings.source_rank)
+    load(writer, [rec("crm", "4", "Ana María Pérez", email="ana.m@x.org")], settings)
+    resolve_all(writer, thresholds=settings.thresholds, source_rank=settings.source_rank)
+    writer.review_candidates(5)
     backend.close()
     scans = {
         name: plan

@@ -1,0 +1,115 @@
+"""Batch resolution with the match model on the real embedded graph, and the
+`directory resolve` command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from directory.settings import Settings
+from graph.store import GraphWriter
+from resolvers.batch import BatchReport, resolve_all
+from tests.directory.test_cli import run
+from tests.helpers import load, profile_of, rec
+from tests.resolvers.population import population
+
+
+def _resolve(writer: GraphWriter, settings: Settings, **options: bool) -> BatchReport:
+    return resolve_all(
+        writer, thresholds=settings.thresholds, source_rank=settings.source_rank, **options
+    )
+
+
+def _profiles(writer: GraphWriter) -> dict[str, str]:
+    rows = writer.record_assignments("", 10_000)
+    return {row["key"]: row["profile_id"] for row in rows}
+
+
+def test_resolution_links_what_shares_no_identifier_and_merges_nobody(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    records, truth = population(people=80)
+    load(falkor, records, settings)
+    before = _profiles(falkor)
+    report = _resolve(falkor, settings)
+    after = _profiles(falkor)
+    assert report.trained
+    assert report.links > 0
+    assert report.profiles_after == len(set(after.values())) < len(set(before.values()))
+    people_of: dict[str, set[int]] = defaultdict(set)
+    for key, profile in after.items():
+        people_of[profile].add(truth[key])
+    assert all(len(people) == 1 for people in people_of.values())  # no false merge
+    twice = [p for p in range(80) if f"crm/B{p}" in after]
+    joined = [p for p in twice if after[f"crm/A{p}"] == after[f"crm/B{p}"]]
+    assert len(joined) >= 0.9 * len(twice)
+
+
+def test_a_second_run_is_a_no_op_until_a_record_changes(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    records, _ = population(people=40)
+    load(falkor, records, settings)
+    first = _resolve(falkor, settings)
+    assert not first.skipped
+    assert _resolve(falkor, settings).skipped
+    load(falkor, [rec("crm", "new", "Zoe Xylander", email="zoe@example.org")], settings)
+    again = _resolve(falkor, settings)
+    assert not again.skipped
+    assert not again.trained  # the stored model is reused
+    assert again.model_version == first.model_version
+
+
+def test_ids_stay_and_later_ingests_keep_the_probabilistic_links(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    records, _ = population(people=40)
+    load(falkor, records, settings)
+    _resolve(falkor, settings)
+    resolved = _profiles(falkor)
+    linked = next(k for k in resolved if k.startswith("crm/B") and resolved[k] == resolved[
+        k.replace("/B", "/A")])  # fmt: skip
+    # An ingest re-clusters the neighbourhood of its batch deterministically:
+    # the stored MATCHED edges keep the probabilistic links.
+    load(falkor, [r for r in records if f"{r['source']}/{r['source_id']}" == linked], settings)
+    assert _profiles(falkor) == resolved
+    forced = _resolve(falkor, settings, force=True)
+    assert forced.profiles_unchanged == forced.profiles_after
+    assert _profiles(falkor) == resolved
+
+
+def test_a_family_stays_apart_and_review_candidates_are_stored(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    """Parent and child sharing a family email, an address and a family name."""
+    home = {"address": "757 avenue Victor Hugo", "city": "Paris", "postcode": "75016"}
+    records, _ = population(people=40)
+    records += [
+        {**rec("crm", "P1", "Camille Simon", email="famille.simon@orange.fr",
+               account="FR4548386"), "attributes": {**home, "birth_date": "1948-02-16"}},
+        {**rec("crm", "P2", "Antoine Simon", email="famille.simon@orange.fr",
+               account="FR9670244"), "attributes": {**home, "birth_date": "1980-06-09"}},
+    ]  # fmt: skip
+    load(falkor, records, settings)
+    report = _resolve(falkor, settings)
+    assert profile_of(falkor, "crm", "P1") != profile_of(falkor, "crm", "P2")
+    stored = falkor.review_candidates(1000)
+    assert len(stored) == report.review > 0
+    assert all(settings.review_threshold <= c.probability for c in stored)
+    assert all(c.reason for c in stored)
+
+
+def test_the_resolve_command(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    records, _ = population(people=40)
+    source = tmp_path / "records.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert run(data_dir, "ingest", str(source)).returncode == 0
+    first = run(data_dir, "resolve")
+    assert first.returncode == 0, first.stderr
+    assert "(trained now)" in first.stderr
+    assert "probabilistic links" in first.stderr
+    again = run(data_dir, "resolve")
+    assert "nothing to resolve" in again.stderr
+    assert "--train" in run(data_dir, "resolve", "--help").stdout

@@ -1,0 +1,252 @@
+"""The match model: comparison levels, training, weights, storage, and the
+decisions that protect precision (no merge of two people)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from resolvers.blocking import candidate_pairs
+from resolvers.comparisons import COMPARISONS
+from resolvers.features import Features, features
+from resolvers.match_model import MatchModel, ModelMismatchError, current_labels, train
+from resolvers.probabilistic import Groups, Thresholds, decide, score_pairs
+from resolvers.records import iter_json_array_items
+from tests.resolvers.population import population
+
+
+def feat(
+    name: str | None = None,
+    key: str = "r",
+    shared_by: Mapping[str, int] | None = None,
+    **fields: str,
+) -> Features:
+    """Features from a name, attributes and identifiers (type=value keywords)."""
+    attribute_names = {"birth_date", "address", "postcode", "city"}
+    attributes = {k: v for k, v in fields.items() if k in attribute_names}
+    identifiers = [(k, v) for k, v in fields.items() if k not in attribute_names]
+    return features(key, name, attributes, identifiers, shared_by)
+
+
+def level(comparison: str, a: Features, b: Features) -> str | None:
+    found = next(c for c in COMPARISONS if c.name == comparison)
+    index = found.level(a, b)
+    return None if index is None else found.labels[index]
+
+
+@pytest.mark.parametrize(
+    ("comparison", "left", "right", "expected"),
+    [
+        ("given_name", "José González", "Jose Gonzalez", "exact"),
+        ("given_name", "José González", "Pepe González", "nickname"),
+        ("given_name", "Francisca Ruiz", "Paquita Ruiz", "nickname"),
+        ("given_name", "Jonathan Smith", "Jonathon Smith", "jaro_winkler>=0.92"),
+        ("given_name", "J. Smith", "John Smith", "initial"),
+        ("given_name", "Agustín Acosta", "Agustina Acosta", "different"),  # two people
+        ("given_name", "Gonzalez Carlos", "Carlos Gonzalez", "exact"),  # swapped order
+        ("given_name", "Carlos", None, None),  # null: one side has no name
+        ("family_name", "José González Pérez", "José González Pérez", "exact"),
+        ("family_name", "José González Pérez", "Pepe González", "one_word_shared"),
+        ("family_name", "Ana Fernandez", "Ana Fernandes", "jaro_winkler>=0.92"),
+        ("family_name", "Camille S.", "Camille Simon", "initial"),
+        ("family_name", "Ana Ruiz", "Ana Brown", "different"),
+    ],
+)
+def test_name_levels(comparison: str, left: str, right: str | None, expected: str | None) -> None:
+    assert level(comparison, feat(left), feat(right)) == expected
+
+
+def test_a_handle_completes_an_abbreviated_name() -> None:
+    """The tweet from @cfrancavilla signed "Carlos F." is read as Carlos Francavilla."""
+    tweet = feat("Carlos F.", twitter="cfrancavilla")
+    assert tweet.family == ("francavilla",)
+    assert level("family_name", tweet, feat("Carlos Francavilla")) == "exact"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("1980-03-12", "1980-03-12", "exact"),
+        ("1980-03-12", "1980-03-13", "one_typo"),
+        ("1980-03-12", "1980-12-03", "day_month_swapped"),
+        ("1980-03-12", "1975-07-30", "different"),
+    ],
+)
+def test_birth_date_levels(left: str, right: str, expected: str) -> None:
+    assert level("birth_date", feat(birth_date=left), feat(birth_date=right)) == expected
+
+
+def test_identifier_levels() -> None:
+    assert level("personal_id", feat(national_id="12345678"), feat(national_id="12345687")) == (
+        "one_typo"
+    )
+    assert level("email", feat(email="cf@gmail.com"), feat(email="cf@yahoo.com")) == (
+        "same_local_part"
+    )
+    # A local part that is only the name written as a handle agrees for every
+    # Rosa Iglesias: no evidence beyond the names.
+    rosa = feat("Rosa Iglesias", email="rosaiglesias@gmail.com")
+    assert level("email", rosa, feat("Rosa Iglesias", email="rosaiglesias@yahoo.es")) == (
+        "different"
+    )
+    assert level("handle", feat(twitter="cfrancavilla"), feat("Carlos Francavilla")) == (
+        "made_of_the_name_with_an_initial"
+    )
+    assert level("ip", feat(ip="10.0.0.1"), feat(ip="10.0.0.1")) == "shared"
+
+
+def _test_model(prior: float = 1e-4) -> MatchModel:
+    """Plain parameters: agreeing levels likely for matches, rare for others."""
+    m, u = {}, {}
+    for comparison in COMPARISONS:
+        n = len(comparison.labels)
+        agree = [0.9 / 2**k for k in range(n - 1)]
+        m[comparison.name] = [*agree, 0.02]
+        chance = [0.01 / 2**k for k in range(n - 1)]
+        u[comparison.name] = [*chance, 1 - sum(chance)]
+    return MatchModel(prior=prior, m=m, u=u, labels=current_labels())
+
+
+def test_weights_add_up_and_explain_themselves() -> None:
+    model = _test_model()
+    a = feat("Carlos Francavilla", city="Buenos Aires", birth_date="1980-03-12")
+    b = feat("Carlos Francavilla", city="Buenos Aires", birth_date="1980-03-12")
+    explained = model.explain(a, b)
+    parts = {p.comparison: p for p in explained.parts}
+    assert parts["given_name"].level == "exact"
+    assert parts["email"].level is None  # null: nothing to compare
+    total = explained.prior_weight + sum(p.weight + p.tf_adjustment for p in explained.parts)
+    assert explained.weight == pytest.approx(total)
+    assert explained.probability == pytest.approx(1 / (1 + 2 ** (-total)))
+    assert model.weight(a, b) == explained.weight
+
+
+def test_rare_names_weigh_more_than_common_ones() -> None:
+    records, _ = population(people=150)
+    feats = [_features(r) for r in records]
+    model = train(feats, candidate_pairs(feats), u_pairs=20_000)
+    common = max(model.tf["family_name"], key=lambda v: model.tf["family_name"][v])
+    rare = feat("Zoe Xylander")
+    rare_pair = model.explain(rare, feat("Zoe Xylander"))
+    common_pair = model.explain(feat(f"Zoe {common}"), feat(f"Zoe {common}"))
+    assert rare_pair.weight > common_pair.weight
+
+
+def test_a_generic_value_weighs_less_the_more_people_share_it() -> None:
+    model = _test_model()
+    alone = model.explain(feat(email="casa@x.org"), feat(email="casa@x.org"))
+    shared = {"email:casa@x.org": 4}
+    family = model.explain(
+        feat(email="casa@x.org", shared_by=shared), feat(email="casa@x.org", shared_by=shared)
+    )
+    assert alone.weight - family.weight == pytest.approx(math.log2(4))
+
+
+def _features(record: dict[str, Any]) -> Features:
+    [line] = iter_json_array_items([record], default_region=None)
+    assert line.record is not None
+    r = line.record
+    return features(r.key, r.name, r.attributes, [(i.type, i.value) for i in r.identifiers])
+
+
+def test_training_finds_the_people_in_a_seeded_population() -> None:
+    records, truth = population(people=150)
+    feats = [_features(r) for r in records]
+    pairs = candidate_pairs(feats)
+    model = train(feats, pairs, u_pairs=20_000)
+    for comparison in ("given_name", "family_name", "birth_date"):
+        assert model.m[comparison][0] > 10 * model.u[comparison][0], comparison
+    scored = score_pairs(model, feats, pairs)
+    decided = decide(feats, list(range(len(feats))), scored, Thresholds())
+    groups = Groups(list(range(len(feats))))
+    for pair in decided.links:
+        groups.union(groups.find(pair.left), groups.find(pair.right))
+    people = [truth[f.key] for f in feats]
+    linked = [(i, j) for i, j in pairs if groups.find(i) == groups.find(j)]
+    assert all(people[i] == people[j] for i, j in linked)
+    # The CRM entered twice (typos in name and address, same birth date) links;
+    # a tweet signed "Lucía M." in the same city is weaker evidence: in between.
+    crm_twice = [(i, j) for i, j in pairs if people[i] == people[j] and _both_crm(feats, i, j)]
+    assert sum(1 for pair in crm_twice if pair in linked) >= 0.9 * len(crm_twice)
+    by_truth: dict[bool, list[float]] = {True: [], False: []}
+    for pair in scored:
+        by_truth[people[pair.left] == people[pair.right]].append(pair.weight)
+    assert min(by_truth[True]) > sorted(by_truth[False])[len(by_truth[False]) // 2]
+
+
+def _both_crm(feats: list[Features], i: int, j: int) -> bool:
+    return feats[i].key.startswith("crm/") and feats[j].key.startswith("crm/")
+
+
+def test_the_model_round_trips_through_json() -> None:
+    model = _test_model()
+    again = MatchModel.from_json(model.to_json())
+    a, b = feat("Ana Ruiz", city="Madrid"), feat("Ana Ruiz", city="Madrid")
+    assert again.weight(a, b) == model.weight(a, b)
+
+
+def test_a_model_of_other_comparisons_is_refused() -> None:
+    body = _test_model().to_json().replace('"given_name"', '"first_name"')
+    with pytest.raises(ModelMismatchError, match="directory resolve --train"):
+        MatchModel.from_json(body)
+
+
+# -- protections ---------------------------------------------------------------
+
+
+def _decide(records: list[Features], prior: float = 1e-4) -> Any:
+    model = _test_model(prior)
+    pairs = [(i, j) for i in range(len(records)) for j in range(i + 1, len(records))]
+    scored = score_pairs(model, records, pairs)
+    return decide(records, list(range(len(records))), scored, Thresholds())
+
+
+def test_two_people_with_one_name_in_one_city_are_not_merged() -> None:
+    """Same name, street and postcode: the weights alone would link them; their
+    birth dates and account numbers say two people."""
+    street = {"city": "Buenos Aires", "address": "Belgrano 257", "postcode": "C1406"}
+    carlos_1 = feat("Carlos González", "a", birth_date="1980-03-12", account="AR0099812",
+                    **street)  # fmt: skip
+    carlos_2 = feat("Carlos González", "b", birth_date="1975-07-30", account="AR5531207",
+                    **street)  # fmt: skip
+    decided = _decide([carlos_1, carlos_2], prior=1e-3)
+    assert decided.links == []
+    [(pair, reason)] = decided.review
+    assert pair.probability >= Thresholds().match
+    assert reason == "not linked: different birth dates, different account"
+
+
+def test_a_family_sharing_an_email_an_ip_and_an_address_is_not_merged() -> None:
+    shared = {"email:casa.simon@orange.fr": 2}
+    home = {"email": "casa.simon@orange.fr", "ip": "92.1.2.3", "address": "757 avenue Hugo",
+            "city": "Paris", "postcode": "75016"}  # fmt: skip
+    parent = feat("Camille Simon", "a", shared, birth_date="1948-02-16", **home)
+    child = feat("Antoine Simon", "b", shared, birth_date="1980-06-09", **home)
+    assert _decide([parent, child]).links == []
+
+
+def test_a_shared_ip_alone_links_nobody() -> None:
+    assert _decide([feat(None, "a", ip="10.1.2.3"), feat(None, "b", ip="10.1.2.3")]).links == []
+
+
+def test_evidence_does_not_chain_two_people_through_a_third_record() -> None:
+    """B (a tweet) matches both A and C, who are two people: B joins one of them."""
+    a = feat("Carlos González", "a", city="Madrid", birth_date="1980-03-12", account="ES1775413",
+             address="Calle Mayor 3", postcode="28013")  # fmt: skip
+    b = feat("Carlos González", "b", city="Madrid", address="Calle Mayor 3", postcode="28013")
+    c = feat("Carlos González", "c", city="Madrid", birth_date="1975-07-30", account="ES6729353",
+             address="Calle Mayor 3", postcode="28013")  # fmt: skip
+    decided = _decide([a, b, c])
+    assert len(decided.links) == 1
+    assert any("not linked" in reason for _, reason in decided.review)
+
+
+def test_one_conflicting_fact_raises_the_bar_and_two_block() -> None:
+    thresholds = Thresholds(match=0.999)
+    assert thresholds.required(0) == 0.999
+    assert thresholds.required(1) == pytest.approx(0.99999)
+    assert thresholds.required(2) > 1
+    assert Thresholds(match=0.999, blocking_conflicts=3).required(2) < 1
