@@ -15,9 +15,9 @@ from tests.helpers import load, profile_of, rec
 from tests.resolvers.population import population
 
 
-def _resolve(writer: GraphWriter, settings: Settings, **options: bool) -> BatchReport:
+def _resolve(writer: GraphWriter, settings: Settings, *, force: bool = False) -> BatchReport:
     return resolve_all(
-        writer, thresholds=settings.thresholds, source_rank=settings.source_rank, **options
+        writer, thresholds=settings.thresholds, source_rank=settings.source_rank, force=force
     )
 
 

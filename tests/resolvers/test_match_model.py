@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,17 +19,17 @@ from resolvers.records import iter_json_array_items
 from tests.resolvers.population import population
 
 
-def feat(
-    name: str | None = None,
-    key: str = "r",
-    shared_by: Mapping[str, int] | None = None,
-    **fields: str,
-) -> Features:
+def feat(name: str | None = None, key: str = "r", **fields: str) -> Features:
     """Features from a name, attributes and identifiers (type=value keywords)."""
     attribute_names = {"birth_date", "address", "postcode", "city"}
     attributes = {k: v for k, v in fields.items() if k in attribute_names}
     identifiers = [(k, v) for k, v in fields.items() if k not in attribute_names]
-    return features(key, name, attributes, identifiers, shared_by)
+    return features(key, name, attributes, identifiers)
+
+
+def generic(f: Features, shared_by: Mapping[str, int]) -> Features:
+    """The features with some values marked generic (shared by that many people)."""
+    return replace(f, shared_by=shared_by)
 
 
 def level(comparison: str, a: Features, b: Features) -> str | None:
@@ -140,7 +141,7 @@ def test_a_generic_value_weighs_less_the_more_people_share_it() -> None:
     alone = model.explain(feat(email="casa@x.org"), feat(email="casa@x.org"))
     shared = {"email:casa@x.org": 4}
     family = model.explain(
-        feat(email="casa@x.org", shared_by=shared), feat(email="casa@x.org", shared_by=shared)
+        generic(feat(email="casa@x.org"), shared), generic(feat(email="casa@x.org"), shared)
     )
     assert alone.weight - family.weight == pytest.approx(math.log2(4))
 
@@ -223,8 +224,8 @@ def test_a_family_sharing_an_email_an_ip_and_an_address_is_not_merged() -> None:
     shared = {"email:casa.simon@orange.fr": 2}
     home = {"email": "casa.simon@orange.fr", "ip": "92.1.2.3", "address": "757 avenue Hugo",
             "city": "Paris", "postcode": "75016"}  # fmt: skip
-    parent = feat("Camille Simon", "a", shared, birth_date="1948-02-16", **home)
-    child = feat("Antoine Simon", "b", shared, birth_date="1980-06-09", **home)
+    parent = generic(feat("Camille Simon", "a", birth_date="1948-02-16", **home), shared)
+    child = generic(feat("Antoine Simon", "b", birth_date="1980-06-09", **home), shared)
     assert _decide([parent, child]).links == []
 
 
