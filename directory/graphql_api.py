@@ -23,6 +23,7 @@ from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings
 from graph.model import StoredProfile, StoredRecord
 from graph.store import GraphWriter
+from resolvers.explain import ModelCache, PairExplanation, why
 from resolvers.records import iter_json_array_items
 
 
@@ -96,7 +97,8 @@ class RecordIdentifier:
 @strawberry.type(description="Why a record belongs to its profile")
 class LinkExplanation:
     rule: str = strawberry.field(
-        description="seed (first record of the profile) or shared-identifier"
+        description="seed (first record of the profile), shared-identifier, or probabilistic "
+        "(the match model linked it to via_record: ask why(a, b) for the evidence)"
     )
     via: str | None = strawberry.field(description="the shared identifier, as type:value")
     via_record: str | None = strawberry.field(description="the record it was shared with")
@@ -247,11 +249,54 @@ def _explain(record: StoredRecord) -> LinkExplanation:
     link = record.link
     if link.rule == "shared-identifier" and link.via:
         text = f"shares {link.via} with record {link.via_record}"
+    elif link.rule == "probabilistic":
+        text = f"the match model linked it to record {link.via_record}"
     else:
         text = "first record of this profile"
     return LinkExplanation(
         rule=link.rule, via=link.via, via_record=link.via_record, description=text
     )
+
+
+@strawberry.type(description="One comparison's part of a match weight")
+class MatchPart:
+    comparison: str
+    level: str | None = strawberry.field(description="null: a side lacks the value")
+    weight: float = strawberry.field(description="log2(m/u) of the level")
+    tf_adjustment: float = strawberry.field(
+        description="how much rarer (+) or commoner (-) than usual the agreed value is"
+    )
+    generic_adjustment: float = strawberry.field(
+        description="-log2(people) when the agreed identifier is shared by that many people"
+    )
+    value: str | None = strawberry.field(description="the agreed value the frequency is of")
+
+
+@strawberry.type(description="Why two records (the best pair of two profiles) match or not")
+class MatchExplanation:
+    left: str = strawberry.field(description="record compared on the first side")
+    right: str = strawberry.field(description="record compared on the second side")
+    model_version: str
+    prior_weight: float
+    weight: float = strawberry.field(description="the total: prior + parts")
+    probability: float
+    parts: list[MatchPart]
+
+    @staticmethod
+    def of(found: PairExplanation) -> MatchExplanation:
+        explained = found.explanation
+        return MatchExplanation(
+            left=found.left,
+            right=found.right,
+            model_version=found.model_version,
+            prior_weight=explained.prior_weight,
+            weight=explained.weight,
+            probability=explained.probability,
+            parts=[MatchPart(**vars(part)) for part in explained.parts],
+        )
+
+
+MODELS = ModelCache()
 
 
 def _wrap(stored: StoredProfile | None) -> Profile | None:
@@ -296,6 +341,18 @@ class Query:
     def profile(self, info: strawberry.Info, id: strawberry.ID) -> Profile | None:  # noqa: A002 - GraphQL's own name
         ctx: Context = info.context
         return _wrap(service.get_profile(ctx.writer, profile_id=str(id)))
+
+    @strawberry.field(
+        permission_classes=[IsAgent],
+        description="Why two sides match or not; each side is a record key (source/source_id) "
+        "or a profile id (then its best-matching record). Null when a side is unknown or "
+        "no match model is trained yet (`directory resolve`).",
+    )
+    def why(self, info: strawberry.Info, a: str, b: str) -> MatchExplanation | None:
+        ctx: Context = info.context
+        model = MODELS.current(ctx.writer)
+        found = why(ctx.writer, model, a, b) if model else None
+        return MatchExplanation.of(found) if found else None
 
     @strawberry.field(permission_classes=[IsAgent], description="Profiles by name, best first.")
     def search_profiles(self, info: strawberry.Info, name: str, first: int = 10) -> list[Profile]:

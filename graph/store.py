@@ -28,6 +28,14 @@ from graph.reader import GraphReader, link_from_row
 
 CURRENT_MODEL = "match_model"
 _EDGE_CHUNK = 5000
+# What the match model reads of a record `r` (and its profile and link).
+_MATCHING_BODY = (
+    "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
+    "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
+    "r.observed_at AS observed_at, r.attributes AS attributes, p.id AS profile_id, "
+    "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
+    "collect([i.type, i.value, i.strength, i.generic, i.people]) AS identifiers ORDER BY key"
+)
 _LINK_GROUP = (
     "WITH p, g UNWIND g.links AS l MATCH (r:Record {key: l.record}) "
     "CREATE (r)-[:IN {rule: l.rule, via: l.via, via_record: l.via_record, linked_at: $now}]->(p)"
@@ -243,34 +251,20 @@ class GraphWriter(GraphReader):
         rows = self._read(
             "matching_page",
             "MATCH (r:Record) WHERE r.key > $after WITH r ORDER BY r.key LIMIT $limit "
-            "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) "
-            "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
-            "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
-            "r.observed_at AS observed_at, r.attributes AS attributes, p.id AS profile_id, "
-            "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
-            "collect([i.type, i.value, i.strength, i.generic, i.people]) AS identifiers "
-            "ORDER BY key",
+            f"{_MATCHING_BODY}",
             after=after,
             limit=limit,
         )
-        return [
-            MatchingRow(
-                key=r["key"],
-                source=r["source"],
-                kind=r["kind"],
-                name=r["name"],
-                observed_at=r["observed_at"],
-                attributes=json.loads(r["attributes"] or "{}"),
-                profile_id=r["profile_id"],
-                link=link_from_row(r) if r["profile_id"] else None,
-                identifiers=[
-                    (t, v, strength, bool(generic), people)
-                    for t, v, strength, generic, people in r["identifiers"]
-                    if t is not None
-                ],
-            )
-            for r in rows
-        ]
+        return [_matching_row(r) for r in rows]
+
+    def matching_rows(self, keys: Sequence[str]) -> list[MatchingRow]:
+        """Given records (those that exist), with what the match model compares."""
+        rows = self._read(
+            "matching_rows",
+            f"UNWIND $keys AS k MATCH (r:Record {{key: k}}) {_MATCHING_BODY}",
+            keys=list(keys),
+        )
+        return [_matching_row(r) for r in rows]
 
     def replace_match_edges(
         self, links: Sequence[MatchEdge], review: Sequence[MatchEdge], *, model: str, now: str
@@ -406,6 +400,24 @@ class GraphWriter(GraphReader):
             name=name,
             now=now,
         )
+
+
+def _matching_row(r: Row) -> MatchingRow:
+    return MatchingRow(
+        key=r["key"],
+        source=r["source"],
+        kind=r["kind"],
+        name=r["name"],
+        observed_at=r["observed_at"],
+        attributes=json.loads(r["attributes"] or "{}"),
+        profile_id=r["profile_id"],
+        link=link_from_row(r) if r["profile_id"] else None,
+        identifiers=[
+            (t, v, strength, bool(generic), people)
+            for t, v, strength, generic, people in r["identifiers"]
+            if t is not None
+        ],
+    )
 
 
 def _record_props(row: dict[str, Any]) -> dict[str, Any]:

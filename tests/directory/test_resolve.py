@@ -7,9 +7,14 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
+from directory.auth import Role
 from directory.settings import Settings
+from graph.embedded import open_embedded
 from graph.store import GraphWriter
 from resolvers.batch import BatchReport, resolve_all
+from tests.conftest import LiveServer, gql
 from tests.directory.test_cli import run
 from tests.helpers import load, profile_of, rec
 from tests.resolvers.population import population
@@ -113,3 +118,47 @@ def test_the_resolve_command(tmp_path: Path) -> None:
     again = run(data_dir, "resolve")
     assert "nothing to resolve" in again.stderr
     assert "--train" in run(data_dir, "resolve", "--help").stdout
+
+
+WHY = """query($a: String!, $b: String!) { why(a: $a, b: $b) {
+  left right modelVersion weight probability priorWeight
+  parts { comparison level weight tfAdjustment genericAdjustment value } } }"""
+
+
+def test_why_explains_a_probabilistic_link_over_graphql(
+    server: LiveServer, keys: dict[Role, str], settings: Settings
+) -> None:
+    records, _ = population(people=40)
+    backend = open_embedded(settings.data_dir)
+    writer = GraphWriter(backend)
+    try:
+        load(writer, records, settings)
+        assert gql(server, keys[Role.AGENT], WHY, a="crm/A1", b="crm/A2").json() == {
+            "data": {"why": None}  # no model trained yet
+        }
+        _resolve(writer, settings)
+        second_entries = writer.matching_rows([f"crm/B{p}" for p in range(40)])
+        linked = next(r for r in second_entries if r.link and r.link.rule == "probabilistic")
+        assert linked.link is not None
+        partner, profile = linked.link.via_record, linked.profile_id
+    finally:
+        backend.close()
+    assert partner is not None
+    assert profile is not None
+    answer = gql(server, keys[Role.AGENT], WHY, a=linked.key, b=partner).json()["data"]["why"]
+    parts = {p["comparison"]: p for p in answer["parts"]}
+    assert answer["probability"] >= settings.match_threshold
+    assert parts["given_name"]["level"] == "exact"
+    assert parts["email"]["level"] is None
+    total = answer["priorWeight"] + sum(
+        p["weight"] + p["tfAdjustment"] + p["genericAdjustment"] for p in answer["parts"]
+    )
+    assert answer["weight"] == pytest.approx(total)
+    # A record against its own profile: the best other record of the profile.
+    own = gql(server, keys[Role.AGENT], WHY, a=linked.key, b=profile).json()["data"]["why"]
+    assert own["left"] == linked.key
+    assert own["right"] != linked.key
+    assert own["weight"] >= answer["weight"]
+    unknown = gql(server, keys[Role.AGENT], WHY, a="crm/none", b=partner).json()
+    assert unknown["data"]["why"] is None
+    assert gql(server, None, WHY, a=linked.key, b=partner).status_code == 401
