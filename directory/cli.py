@@ -170,6 +170,12 @@ def _print_report(report: IngestReport) -> None:
         f"rejected {len(report.rejected)}; profiles created {report.profiles_created}, "
         f"merged {report.profiles_merged}, split {report.profiles_split}"
         + (f"; {report.generic_marked} values marked generic" if report.generic_marked else "")
+        + (
+            f"; {report.probabilistic_links} probabilistic links, "
+            f"{report.review_candidates} review candidates"
+            if report.probabilistic_links or report.review_candidates
+            else ""
+        )
     )
     for rejection in report.rejected[:50]:
         err.print(f"  [red]rejected[/red] {rejection.origin}:{rejection.line}: {rejection.reason}")

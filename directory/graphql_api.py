@@ -19,11 +19,11 @@ from strawberry.scalars import JSON
 
 from directory import profiles as service
 from directory.auth import Role
-from directory.ingest import IngestReport, ingest_lines
+from directory.ingest import MODELS, IngestReport, ingest_lines
 from directory.settings import Settings
 from graph.model import StoredProfile, StoredRecord
 from graph.store import GraphWriter
-from resolvers.explain import ModelCache, PairExplanation, why
+from resolvers.explain import PairExplanation, why
 from resolvers.records import iter_json_array_items
 
 
@@ -294,9 +294,6 @@ class MatchExplanation:
             probability=explained.probability,
             parts=[MatchPart(**vars(part)) for part in explained.parts],
         )
-
-
-MODELS = ModelCache()
 
 
 def _wrap(stored: StoredProfile | None) -> Profile | None:

@@ -21,13 +21,19 @@ from typing import Any
 from directory.settings import Settings
 from graph.model import LINKING_STRENGTHS, RecordRow, RecordState
 from graph.store import GraphWriter
+from resolvers.explain import ModelCache
 from resolvers.identifiers import strength
+from resolvers.incremental import link_records
 from resolvers.model import Record, utc_now, utc_text
 from resolvers.names import fold
-from resolvers.online import RESOLUTION_LOCK, resolve
+from resolvers.online import RESOLUTION_LOCK, ResolutionOutcome, resolve
 from resolvers.records import ParsedLine
 
 log = logging.getLogger("directory.ingest")
+
+# The match model, once `directory resolve` has trained one: new records are
+# then linked as they arrive (the online executor).
+MODELS = ModelCache()
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class IngestReport:
     profiles_merged: int = 0
     profiles_split: int = 0
     generic_marked: int = 0
+    probabilistic_links: int = 0
+    review_candidates: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -168,9 +176,23 @@ def ingest_batch(
             generic_threshold=settings.generic_threshold,
             source_rank=settings.source_rank,
         )
+        _add(report, outcome)
+        model = MODELS.current(writer) if settings.online_matching else None
+        if model is not None:
+            online = link_records(
+                writer, keys, model=model, thresholds=settings.thresholds,
+                generic_threshold=settings.generic_threshold, source_rank=settings.source_rank,
+            )  # fmt: skip
+            report.probabilistic_links += online.links
+            report.review_candidates += online.review
+            if online.resolution:
+                report.profiles_merged += online.resolution.profiles_merged
     valid = batch.read - len(batch.rejected)
     report.created += len(keys) - len(before)
     report.updated += valid - (len(keys) - len(before))
+
+
+def _add(report: IngestReport, outcome: ResolutionOutcome) -> None:
     report.profiles_created += outcome.profiles_created
     report.profiles_merged += outcome.profiles_merged
     report.profiles_split += outcome.profiles_split

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         description="match probability from which a pair goes to the stewards' review",
     )
 
+    online_matching: bool = Field(
+        default=True,
+        description="link each ingested record with the match model (once one is trained)",
+    )
     blocking_conflicts: int = Field(
         default=2,
         ge=1,

@@ -38,8 +38,8 @@ class Dialect:
     """Per-engine Cypher that the shared subset cannot express."""
 
     engine: str
-    # format(label=..., prop=...) -> a CALL clause yielding `node` and `score`
-    #   for the parameter $query
+    # format(label=..., prop=..., query=...) -> a CALL clause yielding `node` and
+    #   `score` for the query expression (a parameter such as $query, or q.text)
     fulltext_query: str
 
 

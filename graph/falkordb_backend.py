@@ -13,7 +13,7 @@ from graph.backend import Dialect, GraphBackend, Row, SchemaSpec, Statement
 
 FALKORDB_DIALECT = Dialect(
     engine="falkordb",
-    fulltext_query="CALL db.idx.fulltext.queryNodes('{label}', $query) YIELD node, score",
+    fulltext_query="CALL db.idx.fulltext.queryNodes('{label}', {query}) YIELD node, score",
 )
 
 

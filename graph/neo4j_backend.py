@@ -11,7 +11,7 @@ from graph.backend import Dialect, GraphBackend, Row, SchemaSpec, Statement
 NEO4J_DIALECT = Dialect(
     engine="neo4j",
     fulltext_query=(
-        "CALL db.index.fulltext.queryNodes('{label}_{prop}_text', $query) YIELD node, score"
+        "CALL db.index.fulltext.queryNodes('{label}_{prop}_text', {query}) YIELD node, score"
     ),
 )
 

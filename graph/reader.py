@@ -72,7 +72,9 @@ class GraphReader:
 
     def search_names(self, query: str, limit: int) -> list[str]:
         """Live profile ids whose records' names match a full-text query, best first."""
-        call = self.backend.dialect.fulltext_query.format(label="Record", prop="search_name")
+        call = self.backend.dialect.fulltext_query.format(
+            label="Record", prop="search_name", query="$query"
+        )
         rows = self._read(
             "search_names",
             f"{call} MATCH (node)-[:IN]->(p:Profile) "
@@ -81,6 +83,22 @@ class GraphReader:
             limit=limit,
         )
         return [row["id"] for row in rows]
+
+    def name_candidates(self, queries: dict[str, str], limit: int) -> dict[str, list[str]]:
+        """For each record key, up to `limit` other records whose names match its
+        full-text query (folded words, all required), best first."""
+        call = self.backend.dialect.fulltext_query.format(
+            label="Record", prop="search_name", query="q.text"
+        )
+        rows = self._read(
+            "name_candidates",
+            f"UNWIND $queries AS q {call} WITH q, node, score WHERE node.key <> q.key "
+            "WITH q, node ORDER BY score DESC "
+            "RETURN q.key AS key, collect(node.key)[..$limit] AS found",
+            queries=[{"key": k, "text": text} for k, text in queries.items()],
+            limit=limit,
+        )
+        return {row["key"]: row["found"] for row in rows}
 
     def record_assignments(self, after: str, limit: int) -> list[Row]:
         """A page of (source, source_id, profile_id), in record-key order."""

@@ -206,6 +206,16 @@ class GraphWriter(GraphReader):
         )
         return {row["id"] for row in rows}
 
+    def profile_record_pairs(self, profile_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(record key, profile id) of every record of the given profiles."""
+        rows = self._read(
+            "profile_record_pairs",
+            "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) "
+            "RETURN r.key AS key, pid",
+            ids=list(profile_ids),
+        )
+        return [(row["key"], row["pid"]) for row in rows]
+
     def profile_record_keys(self, profile_ids: Iterable[str]) -> list[str]:
         """Every record key of the given profiles."""
         rows = self._read(
@@ -274,19 +284,36 @@ class GraphWriter(GraphReader):
             Statement("drop_matches", "MATCH (:Record)-[m:MATCHED]->(:Record) DELETE m", {}),
             Statement("drop_reviews", "MATCH (:Record)-[m:REVIEW]->(:Record) DELETE m", {}),
         )
+        self.add_match_edges(links, review, model=model, now=now)
+
+    def add_match_edges(
+        self, links: Sequence[MatchEdge], review: Sequence[MatchEdge], *, model: str, now: str
+    ) -> None:
+        """Store probabilistic links and review candidates (a pair stored again is updated)."""
         for label, edges in (("MATCHED", links), ("REVIEW", review)):
             for start in range(0, len(edges), _EDGE_CHUNK):
                 rows = [vars(e) for e in edges[start : start + _EDGE_CHUNK]]
                 self._write(
-                    f"create_{label.lower()}",
+                    f"merge_{label.lower()}",
                     "UNWIND $rows AS e MATCH (a:Record {key: e.left}) "
-                    "MATCH (b:Record {key: e.right}) "
-                    f"CREATE (a)-[:{label} {{weight: e.weight, probability: e.probability, "
-                    "reason: e.reason, model: $model, at: $now}]->(b)",
+                    f"MATCH (b:Record {{key: e.right}}) MERGE (a)-[m:{label}]->(b) "
+                    "SET m.weight = e.weight, m.probability = e.probability, "
+                    "m.reason = e.reason, m.model = $model, m.at = $now",
                     rows=rows,
                     model=model,
                     now=now,
                 )
+
+    def match_edges(self, keys: Sequence[str]) -> list[MatchEdge]:
+        """The probabilistic links of some records (either end)."""
+        rows = self._read(
+            "match_edges",
+            "UNWIND $keys AS k MATCH (a:Record {key: k})-[m:MATCHED]-(b:Record) "
+            "RETURN DISTINCT startNode(m).key AS left, endNode(m).key AS right, "
+            "m.weight AS weight, m.probability AS probability, m.reason AS reason",
+            keys=list(keys),
+        )
+        return [MatchEdge(**row) for row in rows]
 
     def review_candidates(self, limit: int) -> list[MatchEdge]:
         """Stored review candidates, most probable first."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -214,7 +215,7 @@ def train(
         u=u,
         tf=tf,
         tf_default=tf_default,
-        version=f"fs-{trained_at}",
+        version=f"fs-{trained_at}-{uuid.uuid4().hex[:6]}",  # unique across graphs
         trained_at=trained_at,
         records=n,
         candidate_pairs=n_candidates,

@@ -85,6 +85,7 @@ def resolve(
     identifier_keys: Iterable[str],
     generic_threshold: int,
     source_rank: Callable[[str], int],
+    near_profiles: Iterable[str] = (),
     mint: Callable[[], str] = mint_profile_id,
 ) -> ResolutionOutcome:
     """Re-cluster the neighbourhood of a just-written batch and write the result.
@@ -93,12 +94,13 @@ def resolve(
     profile each record had before; generic identifiers are dropped here, once
     their status has been re-counted. The neighbourhood: the batch's own
     profiles, those of records sharing its linking identifiers, and those of
-    records carrying a value whose generic status changed.
+    records carrying a value whose generic status changed, and `near_profiles`
+    (those a new probabilistic link joins the batch to).
     """
     values = update_generic(writer, identifier_keys, generic_threshold)
     linking_shared = (values.shared - values.generic) | values.changed
     near = writer.profiles_carrying(sorted(linking_shared))
-    near |= {row.profile_id for row in batch if row.profile_id}
+    near |= {row.profile_id for row in batch if row.profile_id} | set(near_profiles)
     others = set(writer.profile_record_keys(near)) - {row.key for row in batch}
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
     rows = [_without(row, values.generic) for row in batch]

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from directory.auth import Role
+from directory.ingest import MODELS
 from directory.settings import Settings
 from graph.embedded import open_embedded
 from graph.store import GraphWriter
-from resolvers.batch import BatchReport, resolve_all
+from resolvers.batch import BatchReport, record_features, resolve_all
+from resolvers.probabilistic import score_pairs
 from tests.conftest import LiveServer, gql
 from tests.directory.test_cli import run
 from tests.helpers import load, profile_of, rec
@@ -162,3 +164,33 @@ def test_why_explains_a_probabilistic_link_over_graphql(
     unknown = gql(server, keys[Role.AGENT], WHY, a="crm/none", b=partner).json()
     assert unknown["data"]["why"] is None
     assert gql(server, None, WHY, a=linked.key, b=partner).status_code == 401
+
+
+def test_records_arriving_later_are_linked_online_with_the_same_weights(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    """Parity: what the online executor stores is what the batch executor scores."""
+    records, truth = population(people=80)
+    late = {f"crm/B{p}" for p in range(40, 80)} | {f"twitter/T{p}" for p in range(40, 80)}
+    load(falkor, [r for r in records if f"{r['source']}/{r['source_id']}" not in late], settings)
+    _resolve(falkor, settings)  # trains the model
+    report = load(
+        falkor, [r for r in records if f"{r['source']}/{r['source_id']}" in late], settings
+    )
+    assert report.probabilistic_links > 0
+    online = falkor.match_edges(sorted(late))
+    assert online
+    model = MODELS.current(falkor)
+    assert model is not None
+    ends = {key for edge in online for key in (edge.left, edge.right)}
+    rows = {row.key: row for row in falkor.matching_rows(sorted(ends))}
+    feats = [record_features(rows[key]) for edge in online for key in (edge.left, edge.right)]
+    batch = score_pairs(model, feats, [(i, i + 1) for i in range(0, len(feats), 2)])
+    assert [round(e.weight, 9) for e in online] == [round(p.weight, 9) for p in batch]
+    after = _profiles(falkor)
+    assert all(truth[e.left] == truth[e.right] for e in online)
+    assert all(after[e.left] == after[e.right] for e in online)
+    # The batch executor, run now, keeps every link the online one made.
+    _resolve(falkor, settings, force=True)
+    final = _profiles(falkor)
+    assert all(final[e.left] == final[e.right] for e in online)

@@ -1,0 +1,131 @@
+"""The online executor: link the records of a just-ingested batch with the
+match model, one record at a time against the graph, as they arrive.
+
+Candidates come from the graph's full-text index on folded names (the record's
+given and family name, the family name read from a handle for "Carlos F." /
+@cfrancavilla). Each candidate's whole profile is read, so a record is scored
+against the profile (the best evidence over its records) and the same
+decisions as the batch executor apply, with the same model and weights
+(`resolvers.probabilistic.decide`): conflicts checked over whole profiles,
+review candidates kept for the stewards. New links are stored as MATCHED edges
+and the profiles they join are re-clustered.
+
+Records without a name have no candidates here; `directory resolve` (the batch
+executor) compares everything its blocking rules pair.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from graph.model import MatchEdge, MatchingRow
+from graph.store import GraphWriter
+from resolvers.batch import record_features
+from resolvers.features import Features
+from resolvers.match_model import MatchModel
+from resolvers.model import utc_now
+from resolvers.online import ResolutionOutcome, resolve
+from resolvers.probabilistic import Decisions, ScoredPair, Thresholds, decide, score_pairs
+
+log = logging.getLogger("resolvers.incremental")
+
+_CANDIDATES = 30  # records found by name, per new record
+_PROFILE_RECORDS = 50  # records read of each candidate profile (for conflicts)
+
+
+@dataclass(frozen=True)
+class OnlineOutcome:
+    links: int
+    review: int
+    resolution: ResolutionOutcome | None
+
+
+def link_records(
+    writer: GraphWriter,
+    keys: Sequence[str],
+    *,
+    model: MatchModel,
+    thresholds: Thresholds,
+    generic_threshold: int,
+    source_rank: Callable[[str], int],
+) -> OnlineOutcome:
+    """Score the given (just written) records against their candidates; store
+    and apply the links. The caller holds the resolution lock."""
+    fresh = writer.matching_rows(keys)
+    queries = {row.key: text for row in fresh if (text := name_query(record_features(row)))}
+    found = writer.name_candidates(queries, _CANDIDATES) if queries else {}
+    rows = _with_profiles(writer, fresh, {k for keys_ in found.values() for k in keys_})
+    index = {row.key: i for i, row in enumerate(rows)}
+    feats = [record_features(row) for row in rows]
+    pairs = sorted(
+        {_ordered(index[key], index[other])
+         for key, others in found.items() for other in others if other in index}
+    )  # fmt: skip
+    decisions = _decide(feats, rows, pairs, model, thresholds)
+    if not (decisions.links or decisions.review):
+        return OnlineOutcome(0, 0, None)
+    writer.add_match_edges(
+        [_edge(rows, p) for p in decisions.links],
+        [_edge(rows, p, reason) for p, reason in decisions.review],
+        model=model.version,
+        now=utc_now(),
+    )
+    outcome = None
+    if decisions.links:
+        joined = [rows[i].key for p in decisions.links for i in (p.left, p.right)]
+        outcome = resolve(
+            writer,
+            batch=writer.records_for_resolution(sorted(set(joined))),
+            identifier_keys=[],
+            generic_threshold=generic_threshold,
+            source_rank=source_rank,
+            near_profiles={rows[index[k]].profile_id or "" for k in joined} - {""},
+        )
+    log.info("online: %d links, %d review candidates", len(decisions.links), len(decisions.review))
+    return OnlineOutcome(len(decisions.links), len(decisions.review), outcome)
+
+
+def name_query(f: Features) -> str | None:
+    """The full-text query that finds a record's namesakes: given and family name."""
+    words = [w for w in (f.given, f.family_last) if w and len(w) > 1]
+    return " ".join(words) if len(words) == 2 else None
+
+
+def _with_profiles(
+    writer: GraphWriter, fresh: list[MatchingRow], candidate_keys: set[str]
+) -> list[MatchingRow]:
+    """The new records, the candidates, and the other records of every profile
+    involved (capped), so decisions see whole profiles."""
+    candidates = writer.matching_rows(sorted(candidate_keys - {r.key for r in fresh}))
+    profiles = {r.profile_id for r in [*fresh, *candidates] if r.profile_id}
+    by_profile: dict[str, list[str]] = {}
+    for key, profile in writer.profile_record_pairs(sorted(profiles)):
+        by_profile.setdefault(profile, []).append(key)
+    known = {r.key for r in [*fresh, *candidates]}
+    members = sorted(
+        {k for keys in by_profile.values() for k in sorted(keys)[:_PROFILE_RECORDS]} - known
+    )
+    return [*fresh, *candidates, *writer.matching_rows(members)]
+
+
+def _decide(
+    feats: list[Features],
+    rows: list[MatchingRow],
+    pairs: list[tuple[int, int]],
+    model: MatchModel,
+    thresholds: Thresholds,
+) -> Decisions:
+    group_ids: dict[str, int] = {}
+    groups = [group_ids.setdefault(row.profile_id or row.key, len(group_ids)) for row in rows]
+    return decide(feats, groups, score_pairs(model, feats, pairs), thresholds)
+
+
+def _ordered(i: int, j: int) -> tuple[int, int]:
+    return (i, j) if i < j else (j, i)
+
+
+def _edge(rows: list[MatchingRow], pair: ScoredPair, reason: str | None = None) -> MatchEdge:
+    return MatchEdge(rows[pair.left].key, rows[pair.right].key, pair.weight,
+                     pair.probability, reason)  # fmt: skip
