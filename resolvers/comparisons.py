@@ -7,6 +7,7 @@ A comparison is null (no evidence either way) when either record lacks the value
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,22 +51,41 @@ class Comparison:
         """The index of the first level the pair reaches; None when null."""
         if not (self.present(a) and self.present(b)):
             return None
-        for index, level in enumerate(self.levels):
+        index = 0
+        for level in self.levels:
             if level.test(a, b):
                 return index
-        return len(self.levels)
+            index += 1
+        return index
 
 
 def _jw(a: str, b: str) -> float:
     return float(JaroWinkler.similarity(a, b))
 
 
+_last_pair = threading.local()  # the levels of one pair ask this many times
+
+
 def _swapped(a: Features, b: Features) -> bool:
     """Given and family name written the other way round on one side (a typo
     allowed in each): crossed, they agree better than straight."""
+    cached = getattr(_last_pair, "value", None)
+    if cached is not None and cached[0] is a and cached[1] is b:
+        return bool(cached[2])
+    found = _crossed(a, b)
+    _last_pair.value = (a, b, found)
+    return found
+
+
+def _crossed(a: Features, b: Features) -> bool:
     if not (a.given and b.given and a.family_last and b.family_last):
         return False
-    crossed = min(_jw(a.given, b.family_last), _jw(b.given, a.family_last))
+    if a.given == b.given or a.family_last == b.family_last:
+        return False  # straight agrees exactly: nothing crossed can beat it
+    first = _jw(a.given, b.family_last)
+    if first < 0.85:
+        return False
+    crossed = min(first, _jw(b.given, a.family_last))
     straight = max(_jw(a.given, b.given), _jw(a.family_last, b.family_last))
     return crossed >= 0.85 and crossed > straight
 
@@ -76,14 +96,29 @@ def given_pair(a: Features, b: Features) -> tuple[str, str]:
     return (a.given, b.family_last or b.given) if _swapped(a, b) else (a.given, b.given)
 
 
+def _given_exact(a: Features, b: Features) -> bool:
+    x, y = given_pair(a, b)
+    return x == y
+
+
 def _given_jw(threshold: float) -> Test:
     """Close given names, but never a gendered pair (Agustín and Agustina)."""
 
     def test(a: Features, b: Features) -> bool:
         x, y = given_pair(a, b)
-        return _jw(x, y) >= threshold and (x == y or not gendered_pair(x, y))
+        return _jw_once(x, y) >= threshold and (x == y or not gendered_pair(x, y))
 
     return test
+
+
+def _jw_once(x: str, y: str) -> float:
+    """Jaro-Winkler of the last two strings asked again (levels ask twice)."""
+    cached = getattr(_last_pair, "jw", None)
+    if cached is not None and cached[0] is x and cached[1] is y:
+        return float(cached[2])
+    found = _jw(x, y)
+    _last_pair.jw = (x, y, found)
+    return found
 
 
 def _initial(a: Features, b: Features) -> bool:
@@ -212,13 +247,13 @@ COMPARISONS: tuple[Comparison, ...] = (
         "given_name",
         lambda f: f.given is not None,
         (
-            Level("exact", _given_jw(1.0)),
+            Level("exact", _given_exact),
             Level("nickname", lambda a, b: same_given_name(*given_pair(a, b))),
             Level("jaro_winkler>=0.92", _given_jw(0.92)),
             Level("jaro_winkler>=0.80", _given_jw(0.80)),
             Level("initial", _initial),
         ),
-        tf_value=lambda a, b: given_pair(a, b)[0] if _given_jw(1.0)(a, b) else None,
+        tf_value=lambda a, b: given_pair(a, b)[0] if _given_exact(a, b) else None,
         tf_of=lambda f: (f.given,) if f.given else (),
     ),
     Comparison(
@@ -320,7 +355,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     ),
     Comparison(
         "handle",
-        lambda f: bool(f.handles or f.emails or f.given),
+        lambda f: bool(f.handles or f.emails),
         (
             Level("same_handle", _same_handle),
             Level("handle_is_email_local_part", _handle_is_local_part),

@@ -25,6 +25,7 @@ class Features:
     key: str
     given: str | None
     family: tuple[str, ...]
+    family_last: str | None  # the last family word (the one handles use most)
     birth_date: str | None
     address: str | None
     street_number: str | None
@@ -38,10 +39,6 @@ class Features:
     shared_by: Mapping[str, int]  # generic values ("type:value") -> people seen on them
     name_forms: frozenset[str]  # handles the name makes: "cfrancavilla", "carlos.francavilla"
     full_name_forms: frozenset[str]  # those made of the whole given and family names
-
-    @property
-    def family_last(self) -> str | None:
-        return self.family[-1] if self.family else None
 
     @property
     def email_locals(self) -> frozenset[str]:
@@ -70,6 +67,7 @@ def features(
         key=key,
         given=name_words[0] if name_words else None,
         family=name_words[1:],
+        family_last=name_words[-1] if len(name_words) > 1 else None,
         birth_date=_date(attributes.get("birth_date")),
         address=address,
         street_number=_street_number(address),

@@ -183,7 +183,7 @@ def train(
     candidate_pairs: Iterable[tuple[int, int]],
     *,
     groups: Sequence[int] | None = None,
-    u_pairs: int = 200_000,
+    u_pairs: int = 100_000,
     iterations: int = 40,
     seed: int = 1,
 ) -> MatchModel:

@@ -93,9 +93,8 @@ def test_identifier_levels() -> None:
     assert level("email", rosa, feat("Rosa Iglesias", email="rosaiglesias@yahoo.es")) == (
         "different"
     )
-    assert level("handle", feat(twitter="cfrancavilla"), feat("Carlos Francavilla")) == (
-        "made_of_the_name_with_an_initial"
-    )
+    crm = feat("Carlos Francavilla", email="carlos.f@gmail.com")
+    assert level("handle", feat(twitter="cfrancavilla"), crm) == "made_of_the_name_with_an_initial"
     assert level("ip", feat(ip="10.0.0.1"), feat(ip="10.0.0.1")) == "shared"
 
 
