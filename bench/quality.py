@@ -28,3 +28,16 @@ def pairwise(predicted: dict[str, str], truth: dict[str, str]) -> dict[str, floa
         "false_merges": sum(1 for n in people_per_profile.values() if n > 1),
         "records_scored": len(keys),
     }
+
+
+def bcubed(predicted: dict[str, str], truth: dict[str, str]) -> dict[str, float]:
+    """B-cubed precision and recall: per record, the share of its predicted
+    profile that is its true person, and of its true person in its profile."""
+    keys = predicted.keys() & truth.keys()
+    both = Counter((predicted[k], truth[k]) for k in keys)
+    profile_size = Counter(predicted[k] for k in keys)
+    person_size = Counter(truth[k] for k in keys)
+    precision = sum(both[(predicted[k], truth[k])] / profile_size[predicted[k]] for k in keys)
+    recall = sum(both[(predicted[k], truth[k])] / person_size[truth[k]] for k in keys)
+    n = len(keys) or 1
+    return {"bcubed_precision": round(precision / n, 5), "bcubed_recall": round(recall / n, 5)}

@@ -8,6 +8,7 @@ reads are fast) or `directory.ingest` (in a worker thread) and wrap the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import strawberry
@@ -57,6 +58,10 @@ class IdentifierInput:
     value: str
     region: str | None = strawberry.field(
         default=None, description="ISO country to read a national phone number in"
+    )
+    at: str | None = strawberry.field(
+        default=None,
+        description="for an IP: when it was used (ISO-8601); only sightings within a day count",
     )
 
 
@@ -296,6 +301,27 @@ class MatchExplanation:
         )
 
 
+@strawberry.type(description="A profile seen on an IP, and how close to the time asked")
+class IpCandidate:
+    profile: Profile
+    sightings: int = strawberry.field(description="its records seen on the IP (in the window)")
+    closest_seen_at: str | None
+    distance_seconds: float | None = strawberry.field(
+        description="from the time asked to the closest sighting"
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    """An ISO-8601 time from the API (a clear error for anything else)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise GraphQLError(f"at: expected an ISO-8601 time, got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _wrap(stored: StoredProfile | None) -> Profile | None:
     return Profile(stored=stored) if stored else None
 
@@ -313,9 +339,31 @@ class Query:
     def lookup(self, info: strawberry.Info, identifier: IdentifierInput) -> Profile | None:
         ctx: Context = info.context
         region = identifier.region or ctx.settings.default_region
-        return _wrap(
-            service.lookup(ctx.writer, type_=identifier.type, value=identifier.value, region=region)
-        )
+        found = service.lookup(
+            ctx.writer, type_=identifier.type, value=identifier.value, region=region,
+            at=_moment(identifier.at),
+        )  # fmt: skip
+        return _wrap(found)
+
+    @strawberry.field(
+        permission_classes=[IsAgent],
+        description="Profiles seen on an IP, nearest in time to `at` first, with the evidence: "
+        "an IP is weak (households, offices and carrier NAT share one), so the agent decides.",
+    )
+    def ip_candidates(
+        self, info: strawberry.Info, ip: str, at: str | None = None, window_hours: int = 24,
+        first: int = 10,
+    ) -> list[IpCandidate]:  # fmt: skip
+        ctx: Context = info.context
+        found = service.ip_candidates(
+            ctx.writer, value=ip, at=_moment(at), window=timedelta(hours=max(window_hours, 0)),
+            first=max(1, min(first, 50)),
+        )  # fmt: skip
+        return [
+            IpCandidate(profile=Profile(stored=c.profile), sightings=c.sightings,
+                        closest_seen_at=c.closest_seen_at, distance_seconds=c.distance_s)
+            for c in found
+        ]  # fmt: skip
 
     @strawberry.field(
         permission_classes=[IsAgent],

@@ -6,19 +6,85 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from graph.model import StoredIdentifier, StoredProfile, StoredRecord
 from graph.reader import GraphReader
 from resolvers.identifiers import IdentifierError, canonical_type, normalise
 from resolvers.names import fold
 
+# An IP is evidence about who used it only near the time it was seen.
+IP_WINDOW = timedelta(hours=24)
+
 
 def lookup(
-    reader: GraphReader, *, type_: str, value: str, region: str | None
+    reader: GraphReader,
+    *,
+    type_: str,
+    value: str,
+    region: str | None,
+    at: datetime | None = None,
+    window: timedelta = IP_WINDOW,
 ) -> StoredProfile | None:
-    """The one profile carrying an identifier; None when nobody or several people do."""
+    """The one profile carrying an identifier; None when nobody or several people
+    do. With `at`, an IP counts only where it was seen within `window` of it."""
+    if at is not None and canonical_type(type_) == "ip":
+        near = ip_candidates(reader, value=value, at=at, window=window, first=2)
+        return near[0].profile if len(near) == 1 else None
     found = profiles_by_identifier(reader, type_=type_, value=value, region=region, limit=2)
     return found[0] if len(found) == 1 else None
+
+
+@dataclass
+class IpCandidate:
+    """A profile whose records were seen on an IP, and how close to the time asked."""
+
+    profile: StoredProfile
+    sightings: int  # records of the profile seen on the IP (within the window)
+    closest_seen_at: str | None
+    distance_s: float | None  # from the time asked to the closest sighting
+
+
+def ip_candidates(
+    reader: GraphReader,
+    *,
+    value: str,
+    at: datetime | None,
+    window: timedelta = IP_WINDOW,
+    first: int = 10,
+) -> list[IpCandidate]:
+    """Profiles seen on an IP, nearest in time first (an IP is weak evidence: a
+    household, an office or a carrier's NAT share it), then most sightings."""
+    try:
+        key = f"ip:{normalise('ip', value)}"
+    except IdentifierError:
+        return []
+    sightings: dict[str, list[tuple[float | None, str | None]]] = defaultdict(list)
+    for profile_id, _, seen_at in reader.identifier_sightings(key):
+        distance = _distance_s(seen_at, at)
+        if at is None or (distance is not None and distance <= window.total_seconds()):
+            sightings[profile_id].append((distance, seen_at))
+    ranked = sorted(sightings.items(), key=lambda item: (_nearest(item[1]), -len(item[1])))
+    found = []
+    for profile_id, seen in ranked[:first]:
+        profile = reader.profile(profile_id)
+        if profile is not None:
+            distance, seen_at = min(seen, key=lambda s: (s[0] is None, s[0] or 0.0))
+            found.append(IpCandidate(profile, len(seen), seen_at, distance))
+    return found
+
+
+def _distance_s(seen_at: str | None, at: datetime | None) -> float | None:
+    if seen_at is None or at is None:
+        return None
+    seen = datetime.fromisoformat(seen_at)
+    moment = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return abs((seen - moment).total_seconds())
+
+
+def _nearest(seen: list[tuple[float | None, str | None]]) -> float:
+    distances = [d for d, _ in seen if d is not None]
+    return min(distances) if distances else float("inf")
 
 
 def profiles_by_identifier(

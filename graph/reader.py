@@ -70,6 +70,16 @@ class GraphReader:
         )
         return _stored_profiles(rows)
 
+    def identifier_sightings(self, key: str) -> list[tuple[str, str, str | None]]:
+        """(profile id, record key, seen_at) of every record carrying an identifier."""
+        rows = self._read(
+            "identifier_sightings",
+            "MATCH (:Identifier {key: $key})<-[h:HAS]-(r:Record)-[:IN]->(p:Profile) "
+            "RETURN p.id AS pid, r.key AS record, h.seen_at AS seen_at",
+            key=key,
+        )
+        return [(row["pid"], row["record"], row["seen_at"]) for row in rows]
+
     def search_names(self, query: str, limit: int) -> list[str]:
         """Live profile ids whose records' names match a full-text query, best first."""
         call = self.backend.dialect.fulltext_query.format(

@@ -142,3 +142,34 @@ def test_a_graph_failure_is_masked_and_health_says_so(
     unseen_key = gql(server, keys[Role.STEWARD], "{ __typename }")  # needs the graph to check
     assert unseen_key.status_code == 503
     assert unseen_key.json() == {"detail": "the identity graph is unavailable; try again shortly"}
+
+
+IP_LOOKUP = """query($ip: String!, $at: String) {
+  lookup(identifier: {type: "ip", value: $ip, at: $at}) { displayName }
+  ipCandidates(ip: $ip, at: $at) { profile { displayName } sightings closestSeenAt distanceSeconds }
+}"""
+
+
+def test_an_ip_is_looked_up_at_a_time(server: LiveServer, keys: dict[Role, str]) -> None:
+    """A household IP: the one person seen on it near the time asked, else candidates."""
+    records = [
+        {"source": "web", "source_id": "s1", "name": "Ana Pérez", "identifiers": [
+            {"type": "email", "value": "ana@x.org"},
+            {"type": "ip", "value": "181.2.3.4", "seen_at": "2026-03-01T10:00:00Z"}]},
+        {"source": "web", "source_id": "s2", "name": "Luis Pérez", "identifiers": [
+            {"type": "email", "value": "luis@x.org"},
+            {"type": "ip", "value": "181.2.3.4", "seen_at": "2026-03-05T22:00:00Z"}]},
+    ]  # fmt: skip
+    posted = _post_records(server, keys[Role.ADMIN], json.dumps(records))
+    assert posted.status_code == 200, posted.text
+    near_ana = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4", at="2026-03-01T11:30:00Z")
+    data = near_ana.json()["data"]
+    assert data["lookup"] == {"displayName": "Ana Pérez"}
+    assert [c["profile"]["displayName"] for c in data["ipCandidates"]] == ["Ana Pérez"]
+    assert data["ipCandidates"][0]["distanceSeconds"] == 5400
+    anytime = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4").json()["data"]
+    assert anytime["lookup"] is None  # two people: the IP alone says nobody
+    assert {c["profile"]["displayName"] for c in anytime["ipCandidates"]} == {
+        "Ana Pérez", "Luis Pérez"}  # fmt: skip
+    bad = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4", at="yesterday").json()
+    assert "ISO-8601" in bad["errors"][0]["message"]
