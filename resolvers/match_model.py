@@ -184,6 +184,7 @@ def train(
     *,
     groups: Sequence[int] | None = None,
     u_pairs: int = 100_000,
+    em_pairs: int = 300_000,
     iterations: int = 40,
     seed: int = 1,
 ) -> MatchModel:
@@ -192,7 +193,9 @@ def train(
     `groups[i]` is record i's deterministic cluster: candidate pairs inside one
     cluster share a strong identifier and are known matches, so EM holds their
     match share at 1 (semi-supervised). Without them EM may settle on some other
-    split of the pairs (households, cities) instead of people.
+    split of the pairs (households, cities) instead of people. EM sees a seeded
+    sample of at most `em_pairs` candidate pairs (the share of matches it finds
+    is the same; comparing every pair twice, here and in scoring, is not).
     """
     n = len(records)
     if n < 2:
@@ -200,10 +203,13 @@ def train(
     u = estimate_u(records, u_pairs, seed)
     patterns: Counter[Vector] = Counter()
     known: Counter[Vector] = Counter()
-    for i, j in candidate_pairs:
+    candidates = list(candidate_pairs)
+    n_candidates = len(candidates)
+    if n_candidates > em_pairs:
+        candidates = random.Random(seed).sample(candidates, em_pairs)
+    for i, j in candidates:
         vector = comparison_vector(records[i], records[j])
         (known if groups is not None and groups[i] == groups[j] else patterns)[vector] += 1
-    n_candidates = sum(patterns.values()) + sum(known.values())
     m, blocked_prior, rounds = expectation_maximisation(patterns, u, iterations, known)
     all_pairs = n * (n - 1) / 2
     prior = min(max(blocked_prior * n_candidates / all_pairs, 1e-12), 0.5)
