@@ -57,6 +57,13 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                         help="the reference gen_synth.py set of N records (0: skip)")  # fmt: skip
     parser.add_argument("--no-peers", action="store_true", help="only our pipeline")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also run ours with this DIRECTORY_* setting (repeatable)",
+    )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it")
     args = parser.parse_args()
     if args.keep:
@@ -70,8 +77,9 @@ def bench(work: Path, args: argparse.Namespace) -> None:
     needs_reference = not args.no_febrl or args.synthetic
     python = reference_python() if needs_reference else ""
     rows: list[dict[str, object]] = []
+    variants = [{}] + [dict([item.split("=", 1)]) for item in args.setting]
     for data in datasets(work, args, python):
-        rows.append(ours(work, data))
+        rows += [ours(work, data, variant) for variant in variants]
         if not args.no_peers:
             rows += peers(work, data, python)
     print()
@@ -114,10 +122,11 @@ def synthetic(work: Path, n: int, python: str) -> DataSet:
     return DataSet(label, out / "records.jsonl", out / "truth.json", runs)
 
 
-def ours(work: Path, data: DataSet) -> dict[str, object]:
+def ours(work: Path, data: DataSet, settings: dict[str, str]) -> dict[str, object]:
     """Ingest, export, resolve, export; score both exports."""
-    data_dir = work / f"data-{data.label.replace(' ', '-')}"
-    env = cli_env(data_dir, COLUMNS="400")  # the summary line unwrapped
+    suffix = "".join(f"-{k}-{v}" for k, v in settings.items())
+    data_dir = work / f"data-{data.label.replace(' ', '-')}{suffix}"
+    env = cli_env(data_dir, COLUMNS="400", **settings)  # the summary line unwrapped
     truth = json.loads(data.truth.read_text())
     print(f"ours on {data.label}: ingest ...", flush=True)
     ingest_s, _, _ = timed([str(CLI), "ingest", str(data.records)], env)
@@ -128,7 +137,8 @@ def ours(work: Path, data: DataSet) -> dict[str, object]:
     print(f"  {resolve_s:.1f} s, {peak_mib:.0f} MiB peak", flush=True)
     summary = next((line for line in stderr.splitlines() if line.startswith("resolved")), "")
     return {
-        "peer": "ours", "method": "FS + rules", "data": data.label,
+        "peer": "ours", "data": data.label,
+        "method": " ".join(["FS + rules", *(f"{k}={v}" for k, v in settings.items())]),
         **pairwise(final, truth), **bcubed(final, truth),
         "deterministic_recall": deterministic["pairwise_recall"],
         "ingest_s": round(ingest_s, 1), "resolve_s": round(resolve_s, 1),
