@@ -77,7 +77,8 @@ def bench(work: Path, args: argparse.Namespace) -> None:
     needs_reference = not args.no_febrl or args.synthetic
     python = reference_python() if needs_reference else ""
     rows: list[dict[str, object]] = []
-    variants = [{}] + [dict([item.split("=", 1)]) for item in args.setting]
+    variants: list[dict[str, str]] = [{}]
+    variants += [dict([item.split("=", 1)]) for item in args.setting]
     for data in datasets(work, args, python):
         rows += [ours(work, data, variant) for variant in variants]
         if not args.no_peers:
