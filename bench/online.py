@@ -20,6 +20,7 @@ import random
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from graph.store import GraphWriter
 from resolvers.records import iter_json_array_items
 
 TARGET_P50_MS, TARGET_P99_MS = 5.0, 25.0
+RUN = uuid.uuid4().hex[:8]  # probes are new records in every run
 
 
 def main() -> None:
@@ -48,8 +50,14 @@ def main() -> None:
 
 
 def build(work: Path, data_dir: Path, n_records: int) -> None:
+    """Ingest and resolve, unless --data-dir already holds a resolved graph (its
+    earlier probes stay in it: a few hundred records more)."""
     env = cli_env(data_dir)
-    if not (data_dir.exists() and any(data_dir.iterdir())):
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if has_model(data_dir):
+            print(f"reusing the resolved graph in {data_dir}", flush=True)
+            return
+    else:
         records = work / "records.jsonl"
         print(f"ingesting {n_records} records into {data_dir} ...", flush=True)
         write_records(records, n_records)
@@ -58,6 +66,14 @@ def build(work: Path, data_dir: Path, n_records: int) -> None:
     started = time.perf_counter()
     run_cli(["resolve"], env)
     print(f"  {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def has_model(data_dir: Path) -> bool:
+    backend = open_embedded(data_dir)
+    try:
+        return MODELS.current(GraphWriter(backend)) is not None
+    finally:
+        backend.close()
 
 
 def probes(n_records: int, count: int, seed: int = 5) -> list[dict[str, Any]]:
@@ -69,8 +85,8 @@ def probes(n_records: int, count: int, seed: int = 5) -> list[dict[str, Any]]:
         attributes = record.get("attributes") or {}
         assert isinstance(attributes, dict)
         city = {"city": attributes["city"]} if attributes.get("city") else {}
-        found.append({"source": "probe", "source_id": f"p{number}", "name": record["name"],
-                      "attributes": city})  # fmt: skip
+        found.append({"source": "probe", "source_id": f"{RUN}-{number}",
+                      "name": record["name"], "attributes": city})  # fmt: skip
     return found
 
 

@@ -415,7 +415,12 @@ class GraphWriter(GraphReader):
                 {"rows": [{"id": k, "into": v} for k, v in retired.items()], "now": now},
             ),
         ]
-        self.backend.write(*statements)
+        # Each UNWINDs one list: an empty one would be a round trip for nothing.
+        needed = [
+            s for s in statements if any(isinstance(v, list) and v for v in s.params.values())
+        ]
+        if needed:
+            self.backend.write(*needed)
 
     def create_api_key(self, *, key_hash: str, role: str, name: str, now: str) -> None:
         """Store a new API key by its hash."""

@@ -9,6 +9,7 @@ side, with the highest match weight.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from graph.model import MatchingRow
@@ -32,14 +33,18 @@ class PairExplanation:
 
 class ModelCache:
     """The current match model, parsed once per version (a model is never changed
-    in place: training stores a new version)."""
+    in place: training stores a new version). Which version is current is asked
+    of the graph at most every `ttl_s` seconds per graph once there is one (a
+    graph without a model is asked every time: the first model counts at once)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_s: float = 5.0) -> None:
         self._lock = threading.Lock()
         self._model: MatchModel | None = None
+        self._ttl_s = ttl_s
+        self._checked: dict[int, tuple[float, str | None]] = {}  # id(backend) -> (when, version)
 
     def current(self, writer: GraphWriter) -> MatchModel | None:
-        version = writer.setting(CURRENT_MODEL)
+        version = self._version(writer)
         with self._lock:
             if version is None:
                 return None
@@ -47,6 +52,16 @@ class ModelCache:
                 body = writer.current_match_model()
                 self._model = MatchModel.from_json(body) if body else None
             return self._model
+
+    def _version(self, writer: GraphWriter) -> str | None:
+        now = time.monotonic()
+        checked = self._checked.get(id(writer.backend))
+        if checked is not None and now - checked[0] < self._ttl_s:
+            return checked[1]
+        version = writer.setting(CURRENT_MODEL)
+        if version is not None:
+            self._checked[id(writer.backend)] = (now, version)
+        return version
 
 
 def why(writer: GraphWriter, model: MatchModel, a: str, b: str) -> PairExplanation | None:

@@ -14,6 +14,7 @@ from resolvers.identifiers import SOCIAL_NETWORKS
 from resolvers.names import fold, words
 
 _DIGITS = re.compile(r"\d+")
+_NONE: frozenset[str] = frozenset()
 # Identifier types compared as people's own ids (a typo-tolerant comparison).
 ID_TYPES = ("national_id", "account", "employee_id")
 
@@ -79,8 +80,10 @@ def features(
         handles=handles,
         ips=frozenset(by_type.get("ip", ())),
         shared_by=dict(shared_by or {}),
-        name_forms=_name_forms(name_words, initials=True),
-        full_name_forms=_name_forms(name_words, initials=False),
+        # Only handle comparisons read these, and only between records that
+        # both have handles or emails.
+        name_forms=_name_forms(name_words, initials=True) if handles or locals_ else _NONE,
+        full_name_forms=_name_forms(name_words, initials=False) if handles or locals_ else _NONE,
     )
 
 

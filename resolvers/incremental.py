@@ -27,11 +27,18 @@ from resolvers.features import Features
 from resolvers.match_model import MatchModel
 from resolvers.model import utc_now
 from resolvers.online import ResolutionOutcome, resolve
-from resolvers.probabilistic import Decisions, ScoredPair, Thresholds, decide, score_pairs
+from resolvers.probabilistic import (
+    BETWEEN_THRESHOLDS,
+    Decisions,
+    ScoredPair,
+    Thresholds,
+    decide,
+    score_pairs,
+)
 
 log = logging.getLogger("resolvers.incremental")
 
-_CANDIDATES = 30  # records found by name, per new record
+_CANDIDATES = 15  # records found by name, per new record
 _PROFILE_RECORDS = 50  # records read of each candidate profile (for conflicts)
 
 
@@ -56,16 +63,20 @@ def link_records(
     fresh = writer.matching_rows(keys)
     queries = {row.key: text for row in fresh if (text := name_query(record_features(row)))}
     found = writer.name_candidates(queries, _CANDIDATES) if queries else {}
-    rows = _with_profiles(writer, fresh, {k for keys_ in found.values() for k in keys_})
+    candidates = writer.matching_rows(sorted({k for ks in found.values() for k in ks}))
+    scored = _reaching_review(fresh, candidates, found, model, thresholds)
+    if not scored:
+        return OnlineOutcome(0, 0, None)
+    if all(probability < thresholds.match for _, _, probability, _ in scored):
+        # Nothing can link: review candidates, without reading whole profiles.
+        review = [MatchEdge(a, b, w, p, BETWEEN_THRESHOLDS) for a, b, p, w in scored]
+        writer.add_match_edges([], review, model=model.version, now=utc_now())
+        return OnlineOutcome(0, len(review), None)
+    rows = _with_profiles(writer, [*fresh, *candidates])
     index = {row.key: i for i, row in enumerate(rows)}
     feats = [record_features(row) for row in rows]
-    pairs = sorted(
-        {_ordered(index[key], index[other])
-         for key, others in found.items() for other in others if other in index}
-    )  # fmt: skip
+    pairs = sorted({_ordered(index[a], index[b]) for a, b, _, _ in scored})
     decisions = _decide(feats, rows, pairs, model, thresholds)
-    if not (decisions.links or decisions.review):
-        return OnlineOutcome(0, 0, None)
     writer.add_match_edges(
         [_edge(rows, p) for p in decisions.links],
         [_edge(rows, p, reason) for p, reason in decisions.review],
@@ -87,27 +98,50 @@ def link_records(
     return OnlineOutcome(len(decisions.links), len(decisions.review), outcome)
 
 
+def _reaching_review(
+    fresh: list[MatchingRow],
+    candidates: list[MatchingRow],
+    found: dict[str, list[str]],
+    model: MatchModel,
+    thresholds: Thresholds,
+) -> list[tuple[str, str, float, float]]:
+    """(new record, candidate, probability, weight) of the pairs in different
+    profiles that reach the review threshold."""
+    new = {row.key: (row, record_features(row)) for row in fresh}
+    by_key = {row.key: (row, record_features(row)) for row in candidates}
+    scored = []
+    for key, others in found.items():
+        for other in others:
+            if key not in new or other not in by_key:
+                continue
+            (a, fa), (b, fb) = new[key], by_key[other]
+            if a.profile_id and a.profile_id == b.profile_id:
+                continue
+            explained = model.explain(fa, fb)
+            if explained.probability >= thresholds.review:
+                scored.append((key, other, explained.probability, explained.weight))
+    return scored
+
+
 def name_query(f: Features) -> str | None:
     """The full-text query that finds a record's namesakes: given and family name."""
     words = [w for w in (f.given, f.family_last) if w and len(w) > 1]
     return " ".join(words) if len(words) == 2 else None
 
 
-def _with_profiles(
-    writer: GraphWriter, fresh: list[MatchingRow], candidate_keys: set[str]
-) -> list[MatchingRow]:
-    """The new records, the candidates, and the other records of every profile
-    involved (capped), so decisions see whole profiles."""
-    candidates = writer.matching_rows(sorted(candidate_keys - {r.key for r in fresh}))
-    profiles = {r.profile_id for r in [*fresh, *candidates] if r.profile_id}
+def _with_profiles(writer: GraphWriter, known: list[MatchingRow]) -> list[MatchingRow]:
+    """The rows, and the other records of every profile involved (capped), so
+    decisions see whole profiles."""
+    profiles = sorted({r.profile_id for r in known if r.profile_id})
     by_profile: dict[str, list[str]] = {}
-    for key, profile in writer.profile_record_pairs(sorted(profiles)):
+    for key, profile in writer.profile_record_pairs(profiles):
         by_profile.setdefault(profile, []).append(key)
-    known = {r.key for r in [*fresh, *candidates]}
+    seen = {r.key for r in known}
     members = sorted(
-        {k for keys in by_profile.values() for k in sorted(keys)[:_PROFILE_RECORDS]} - known
+        {k for keys in by_profile.values() for k in sorted(keys)[:_PROFILE_RECORDS]} - seen
     )
-    return [*fresh, *candidates, *writer.matching_rows(members)]
+    unique = list({r.key: r for r in known}.values())
+    return [*unique, *writer.matching_rows(members)]
 
 
 def _decide(

@@ -62,7 +62,8 @@ def update_generic(
     """Re-count the people on each identifier and store which ones are generic."""
     changes: dict[str, tuple[bool, int]] = {}
     found = SharedValues(set(), set(), set())
-    for usage in writer.identifier_usage(identifier_keys, _NAMES_SAMPLED):
+    keys = list(identifier_keys)
+    for usage in writer.identifier_usage(keys, _NAMES_SAMPLED) if keys else []:
         people = count_people(usage.names)
         generic = people > threshold
         if generic:
@@ -99,12 +100,12 @@ def resolve(
     """
     values = update_generic(writer, identifier_keys, generic_threshold)
     linking_shared = (values.shared - values.generic) | values.changed
-    near = writer.profiles_carrying(sorted(linking_shared))
+    near = writer.profiles_carrying(sorted(linking_shared)) if linking_shared else set()
     near |= {row.profile_id for row in batch if row.profile_id} | set(near_profiles)
-    others = set(writer.profile_record_keys(near)) - {row.key for row in batch}
+    others = set(writer.profile_record_keys(near) if near else []) - {row.key for row in batch}
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
     rows = [_without(row, values.generic) for row in batch]
-    rows += writer.records_for_resolution(sorted(others))
+    rows += writer.records_for_resolution(sorted(others)) if others else []
     found = clusters(rows)
     assignment = assign_ids(found, mint)
     previous = {row.key: row.link for row in rows if row.link is not None}

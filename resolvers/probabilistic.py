@@ -32,6 +32,7 @@ from resolvers.names import gendered_pair, may_be_same_person
 # Records compared per side when checking two groups (a big profile is checked
 # on a sample of its records, its oldest first).
 _CHECKED_PER_GROUP = 40
+BETWEEN_THRESHOLDS = "between the thresholds"  # the reason of a plain review candidate
 _BIRTH_DATE = next(i for i, c in enumerate(COMPARISONS) if c.name == "birth_date")
 _GIVEN_NAME = next(i for i, c in enumerate(COMPARISONS) if c.name == "given_name")
 # Levels of the given-name comparison that a typo reaches: exact, nickname, JW >= 0.92.
@@ -166,7 +167,7 @@ def decide(
         if a == b:
             continue
         if pair.probability < thresholds.match:
-            review.append((pair, "between the thresholds"))
+            review.append((pair, BETWEEN_THRESHOLDS))
             continue
         count, reason = groups_conflict(
             [records[i] for i in found.members[a]], [records[i] for i in found.members[b]]
