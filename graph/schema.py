@@ -7,7 +7,8 @@ Labels:
   profile stays as a redirect with `merged_into` set, so old ids keep resolving.
 - `ApiKey {hash, role, ...}` and `Lock {name, owner, until}`: service bookkeeping.
 - `MatchModel {version, body, trained_at}`: each trained match model (JSON body);
-  `Setting {name, value}`: which model is current, when resolution last ran.
+  `Setting {name, value}`: which model is current, when records last changed,
+  when resolution last ran.
 
 Edges, each with its provenance:
 - `(Record)-[:HAS {first_seen, last_seen, seen_at}]->(Identifier)`;
@@ -26,7 +27,7 @@ from graph.backend import GraphBackend, SchemaSpec
 SCHEMA = SchemaSpec(
     unique=[("Record", "key"), ("Identifier", "key"), ("Profile", "id"), ("ApiKey", "hash"),
             ("Lock", "name"), ("MatchModel", "version"), ("Setting", "name")],
-    indexes=[("Record", "updated_at")],  # what changed since the last resolution
+    indexes=[],
     fulltext=[("Record", "search_name")],  # the folded name: accents, case ignored
 )  # fmt: skip
 

@@ -27,6 +27,7 @@ from graph.model import (
 from graph.reader import GraphReader, link_from_row
 
 CURRENT_MODEL = "match_model"
+RECORDS_CHANGED_AT = "records_changed_at"  # set by every upsert
 _EDGE_CHUNK = 5000
 # What the match model reads of a record `r` (and its profile and link).
 _MATCHING_BODY = (
@@ -114,7 +115,7 @@ class GraphWriter(GraphReader):
         """
         fresh = [row for row in rows if row["key"] not in existing]
         updated = [row for row in rows if row["key"] in existing]
-        statements = []
+        statements = [self._set_setting(RECORDS_CHANGED_AT, now)] if rows else []
         if fresh:
             statements.append(self._create_records(fresh, now))
         if updated:
@@ -334,10 +335,15 @@ class GraphWriter(GraphReader):
         return rows[0]["value"] if rows else None
 
     def set_setting(self, name: str, value: str) -> None:
-        self._write(
-            "set_setting", "MERGE (s:Setting {name: $name}) SET s.value = $value",
-            name=name, value=value,
-        )  # fmt: skip
+        self.backend.write(self._set_setting(name, value))
+
+    @staticmethod
+    def _set_setting(name: str, value: str) -> Statement:
+        return Statement(
+            "set_setting",
+            "MERGE (s:Setting {name: $name}) SET s.value = $value",
+            {"name": name, "value": value},
+        )
 
     def save_match_model(self, version: str, body: str, trained_at: str) -> None:
         """Store a trained model (kept, never overwritten) and make it current."""
@@ -365,12 +371,8 @@ class GraphWriter(GraphReader):
 
     def records_changed_since(self, moment: str) -> bool:
         """Whether any record was created or updated after `moment`."""
-        rows = self._read(
-            "records_changed_since",
-            "MATCH (r:Record) WHERE r.updated_at > $moment RETURN r.key AS key LIMIT 1",
-            moment=moment,
-        )
-        return bool(rows)
+        changed = self.setting(RECORDS_CHANGED_AT)
+        return changed is not None and changed > moment
 
     def apply_resolution(
         self,
