@@ -214,7 +214,8 @@ def resolve(train: bool, force: bool) -> None:
         f"pairs, {report.links} probabilistic links, {report.review} review candidates "
         f"({report.refused} refused for conflicts); profiles {report.profiles_before} → "
         f"{report.profiles_after}: merged {report.profiles_merged}, split "
-        f"{report.profiles_split}, unchanged {report.profiles_unchanged}"
+        f"{report.profiles_split}, unchanged {report.profiles_unchanged}; seconds: "
+        + ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in report.seconds.items())
     )
 
 
