@@ -28,7 +28,7 @@ from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings, get_settings
 from graph.errors import GraphConfigurationError, GraphUnavailableError
 from graph.store import GraphWriter
-from resolvers.batch import resolve_all
+from resolvers.batch import BatchReport, resolve_all
 from resolvers.parallel import iter_jsonl_parallel
 from resolvers.records import ParsedLine, iter_csv
 
@@ -193,7 +193,15 @@ def resolve(train: bool, force: bool) -> None:
     and reports what changed. A no-op when no record changed since the last run.
     """
     settings = get_settings()
-    with graph_session(settings) as writer, _progress() as progress:
+    with graph_session(settings) as writer:
+        report = _resolve_with_progress(writer, settings, train=train, force=force)
+    _print_resolution(report)
+
+
+def _resolve_with_progress(
+    writer: GraphWriter, settings: Settings, *, train: bool = False, force: bool = False
+) -> BatchReport:
+    with _progress() as progress:
         tasks: dict[str, TaskID] = {}
 
         def advance(phase: str, done: int, total: int) -> None:
@@ -201,10 +209,13 @@ def resolve(train: bool, force: bool) -> None:
                 tasks[phase] = progress.add_task(_PHASES.get(phase, phase), total=total)
             progress.update(tasks[phase], completed=done, total=total)
 
-        report = resolve_all(
+        return resolve_all(
             writer, thresholds=settings.thresholds, source_rank=settings.source_rank,
             retrain=train, force=force, progress=advance,
         )  # fmt: skip
+
+
+def _print_resolution(report: BatchReport) -> None:
     if report.skipped:
         err.print("nothing to resolve: no record changed since the last resolution")
         return
@@ -306,6 +317,8 @@ def _load_demo(
                     on_batch=lambda n: progress.advance(task, n),
                 )  # fmt: skip
             _print_report(report)
+            err.print("resolving the demo with the match model (`directory resolve`) ...")
+            _print_resolution(_resolve_with_progress(writer, settings))
         key = create_key(writer, role=Role.ADMIN, name="demo")
     err.print(
         f"\n[bold]Demo API key[/bold] (admin; send it as 'Authorization: Bearer <key>'):\n  {key}\n"

@@ -123,3 +123,12 @@ def test_bad_settings_are_all_reported_without_a_traceback(data_dir: Path) -> No
     assert "DIRECTORY_GENERIC_THRESHOLD='0'" in result.stderr
     assert "DIRECTORY_BATCH_SIZE='many'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_demo_loads_resolves_and_prints_a_key(data_dir: Path) -> None:
+    loaded = run(data_dir, "demo", "--customers", "80", "--employees", "10")
+    assert loaded.returncode == 0, loaded.stderr
+    said = " ".join(loaded.stderr.split())  # the console wraps long lines
+    assert "rejected 0" in said
+    assert "(trained now)" in said
+    assert "Demo API key" in said
