@@ -25,7 +25,8 @@ from resolvers.features import Features, features
 from resolvers.match_model import MatchModel, ModelMismatchError, train
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_id, splits
-from resolvers.probabilistic import Thresholds, decide, score_pairs
+from resolvers.pairwork import PairWork
+from resolvers.probabilistic import Thresholds, decide
 
 log = logging.getLogger("resolvers.batch")
 
@@ -139,15 +140,16 @@ def _run(
     pairs = sorted(candidate_pairs(feats))
     report.candidate_pairs = len(pairs)
     clock.lap("block")
-    if model is None:
-        progress("train", 0, 1)
-        model = train(feats, pairs, groups=group_of)
-        writer.save_match_model(model.version, model.to_json(), model.trained_at)
-        report.trained = True
-        progress("train", 1, 1)
-        clock.lap("train")
+    with PairWork(feats, len(pairs)) as work:
+        if model is None:
+            progress("train", 0, 1)
+            model = train(feats, pairs, groups=group_of, count=work.vectors)
+            writer.save_match_model(model.version, model.to_json(), model.trained_at)
+            report.trained = True
+            progress("train", 1, 1)
+            clock.lap("train")
+        scored = work.scores(model, pairs)
     report.model_version = model.version
-    scored = score_pairs(model, feats, pairs)
     decisions = decide(feats, group_of, scored, thresholds)
     report.links, report.refused = len(decisions.links), decisions.refused
     report.review = len(decisions.review)

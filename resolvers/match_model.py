@@ -21,7 +21,7 @@ import math
 import random
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from resolvers.comparisons import COMPARISONS, comparison_vector
@@ -29,6 +29,8 @@ from resolvers.features import Features
 from resolvers.model import utc_now
 
 Vector = tuple[int | None, ...]
+Pair = tuple[int, int]
+CountVectors = Callable[[Sequence[Pair]], "Counter[Vector]"]
 FORMAT = 1
 _FLOOR = 1e-6  # no level is impossible: one unseen value must not veto a pair
 _ANCHOR_MIN = 200  # known matches a comparison needs before they set its m
@@ -187,6 +189,7 @@ def train(
     em_pairs: int = 300_000,
     iterations: int = 40,
     seed: int = 1,
+    count: CountVectors | None = None,
 ) -> MatchModel:
     """Estimate u from random pairs, then m and the prior by EM over the candidates.
 
@@ -196,20 +199,20 @@ def train(
     split of the pairs (households, cities) instead of people. EM sees a seeded
     sample of at most `em_pairs` candidate pairs (the share of matches it finds
     is the same; comparing every pair twice, here and in scoring, is not).
+    `count` compares pairs (default: here; the batch executor uses every core).
     """
     n = len(records)
     if n < 2:
         raise ValueError("training needs at least two records")
-    u = estimate_u(records, u_pairs, seed)
-    patterns: Counter[Vector] = Counter()
-    known: Counter[Vector] = Counter()
+    count = count or (lambda pairs: count_vectors(records, pairs))
+    u = estimate_u(n, u_pairs, seed, count)
     candidates = list(candidate_pairs)
     n_candidates = len(candidates)
     if n_candidates > em_pairs:
         candidates = random.Random(seed).sample(candidates, em_pairs)
-    for i, j in candidates:
-        vector = comparison_vector(records[i], records[j])
-        (known if groups is not None and groups[i] == groups[j] else patterns)[vector] += 1
+    same = [groups is not None and groups[i] == groups[j] for i, j in candidates]
+    known = count([p for p, s in zip(candidates, same, strict=True) if s])
+    patterns = count([p for p, s in zip(candidates, same, strict=True) if not s])
     m, blocked_prior, rounds = expectation_maximisation(patterns, u, iterations, known)
     all_pairs = n * (n - 1) / 2
     prior = min(max(blocked_prior * n_candidates / all_pairs, 1e-12), 0.5)
@@ -230,17 +233,23 @@ def train(
     )
 
 
-def estimate_u(records: Sequence[Features], pairs: int, seed: int) -> dict[str, list[float]]:
-    """Level frequencies among random pairs (nearly all non-matches)."""
+def count_vectors(records: Sequence[Features], pairs: Sequence[Pair]) -> Counter[Vector]:
+    """How many of the pairs reach each comparison vector."""
+    return Counter(comparison_vector(records[i], records[j]) for i, j in pairs)
+
+
+def estimate_u(n: int, pairs: int, seed: int, count: CountVectors) -> dict[str, list[float]]:
+    """Level frequencies among random pairs of n records (nearly all non-matches)."""
     rng = random.Random(seed)
-    n = len(records)
-    counts = {c.name: [0] * len(c.labels) for c in COMPARISONS}
+    sample = []
     for _ in range(min(pairs, n * (n - 1) // 2)):
         i, j = rng.randrange(n), rng.randrange(n - 1)
-        j += j >= i
-        for c, level in zip(COMPARISONS, comparison_vector(records[i], records[j]), strict=True):
+        sample.append((i, j + (j >= i)))
+    counts = {c.name: [0] * len(c.labels) for c in COMPARISONS}
+    for vector, times in count(sample).items():
+        for c, level in zip(COMPARISONS, vector, strict=True):
             if level is not None:
-                counts[c.name][level] += 1
+                counts[c.name][level] += times
     return {name: _normalised(level_counts) for name, level_counts in counts.items()}
 
 

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from resolvers import pairwork
 from resolvers.blocking import candidate_pairs
 from resolvers.comparisons import COMPARISONS
 from resolvers.features import Features, features
 from resolvers.match_model import MatchModel, ModelMismatchError, current_labels, train
+from resolvers.pairwork import PairWork
 from resolvers.probabilistic import Groups, Thresholds, decide, score_pairs
 from resolvers.records import iter_json_array_items
 from tests.resolvers.population import population
@@ -250,3 +252,19 @@ def test_one_conflicting_fact_raises_the_bar_and_two_block() -> None:
     assert thresholds.required(1) == pytest.approx(0.99999)
     assert thresholds.required(2) > 1
     assert Thresholds(match=0.999, blocking_conflicts=3).required(2) < 1
+
+
+def test_comparing_on_every_core_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    records, _ = population(people=60)
+    feats = [_features(r) for r in records]
+    pairs = sorted(candidate_pairs(feats))
+    model = _test_model()
+    with PairWork(feats, 0) as here:
+        assert here.pool is None
+        expected = (here.vectors(pairs), here.scores(model, pairs))
+    monkeypatch.setattr(pairwork, "_PARALLEL_FROM", 1)
+    monkeypatch.setattr(pairwork, "_CHUNK", 25)
+    monkeypatch.setattr(pairwork, "workers", lambda: 2)
+    with PairWork(feats, len(pairs)) as everywhere:
+        assert everywhere.pool is not None
+        assert (everywhere.vectors(pairs), everywhere.scores(model, pairs)) == expected

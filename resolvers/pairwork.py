@@ -1,0 +1,96 @@
+"""Compare many record pairs on every core: the batch executor's comparisons
+(training and scoring) are pure Python, so one process uses one core while the
+graph server idles. Small jobs stay in this process.
+
+Workers start by forkserver (forking a process that holds threads and sockets
+is unsafe) and receive the records once, at start; then chunks of pairs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from resolvers.features import Features
+from resolvers.match_model import MatchModel, Pair, Vector, count_vectors
+from resolvers.probabilistic import ScoredPair, score_pairs
+
+# Below this many pairs, starting workers (and sending them the records) costs
+# more than it saves.
+_PARALLEL_FROM = 40_000
+_CHUNK = 20_000
+
+_records: Sequence[Features] = ()
+_model: MatchModel | None = None
+_model_json = ""
+
+
+def workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+class PairWork:
+    """A pool of workers holding the records (and the model, once trained)."""
+
+    def __init__(self, records: Sequence[Features], n_pairs: int) -> None:
+        self.records = records
+        self.pool: ProcessPoolExecutor | None = None
+        if n_pairs >= _PARALLEL_FROM and workers() > 1:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(
+                max_workers=workers(), mp_context=context,
+                initializer=_init, initargs=(list(records),),
+            )  # fmt: skip
+
+    def __enter__(self) -> PairWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def vectors(self, pairs: Sequence[Pair]) -> Counter[Vector]:
+        """How many pairs reach each comparison vector."""
+        if self.pool is None:
+            return count_vectors(self.records, pairs)
+        found: Counter[Vector] = Counter()
+        for part in self.pool.map(_vectors_chunk, _chunks(pairs)):
+            found.update(part)
+        return found
+
+    def scores(self, model: MatchModel, pairs: Sequence[Pair]) -> list[ScoredPair]:
+        """Each pair's match weight and probability (`score_pairs`), in order."""
+        if self.pool is None:
+            return score_pairs(model, self.records, pairs)
+        body = model.to_json()
+        results: list[ScoredPair] = []
+        for part in self.pool.map(_scores_chunk, [body] * _n_chunks(pairs), _chunks(pairs)):
+            results.extend(part)
+        return results
+
+
+def _chunks(pairs: Sequence[Pair]) -> list[Sequence[Pair]]:
+    return [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
+
+
+def _n_chunks(pairs: Sequence[Pair]) -> int:
+    return (len(pairs) + _CHUNK - 1) // _CHUNK
+
+
+def _init(records: list[Features]) -> None:
+    global _records  # noqa: PLW0603 - the worker's one copy of the records
+    _records = records
+
+
+def _vectors_chunk(pairs: Sequence[Pair]) -> Counter[Vector]:
+    return count_vectors(_records, pairs)
+
+
+def _scores_chunk(model_json: str, pairs: Sequence[Pair]) -> list[ScoredPair]:
+    global _model, _model_json
+    if _model is None or model_json != _model_json:
+        _model, _model_json = MatchModel.from_json(model_json), model_json
+    return score_pairs(_model, _records, pairs)
