@@ -26,7 +26,7 @@ from resolvers.match_model import MatchModel, ModelMismatchError, train
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_id, splits
 from resolvers.pairwork import PairWork
-from resolvers.probabilistic import Thresholds, decide
+from resolvers.probabilistic import Decisions, Thresholds, decide
 
 log = logging.getLogger("resolvers.batch")
 
@@ -129,14 +129,9 @@ def _run(
         return
     feats = [record_features(row) for row in rows]
     plain = [_resolution_row(row) for row in rows]
-    start = clusters(plain)
+    group_of = _groups(plain)
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
     clock.lap("read")
-    index = {row.key: i for i, row in enumerate(rows)}
-    group_of = [0] * len(rows)
-    for number, cluster in enumerate(start):
-        for record in cluster.records:
-            group_of[index[record.key]] = number
     pairs = sorted(candidate_pairs(feats))
     report.candidate_pairs = len(pairs)
     clock.lap("block")
@@ -155,13 +150,7 @@ def _run(
     report.review = len(decisions.review)
     clock.lap("score")
     now = utc_now()
-    writer.replace_match_edges(
-        [MatchEdge(rows[p.left].key, rows[p.right].key, p.weight, p.probability)
-         for p in decisions.links],
-        [MatchEdge(rows[p.left].key, rows[p.right].key, p.weight, p.probability, reason)
-         for p, reason in decisions.review],
-        model=model.version, now=now,
-    )  # fmt: skip
+    _store_decisions(writer, rows, decisions, model=model.version, now=now)
     partners: dict[str, list[str]] = {}
     for pair in decisions.links:
         partners.setdefault(rows[pair.left].key, []).append(rows[pair.right].key)
@@ -170,6 +159,30 @@ def _run(
     _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
                     report=report, progress=progress)  # fmt: skip
     clock.lap("write")
+
+
+def _groups(rows: Sequence[RecordRow]) -> list[int]:
+    """Each record's deterministic cluster, by number (where resolution starts)."""
+    index = {row.key: i for i, row in enumerate(rows)}
+    group_of = [0] * len(rows)
+    for number, cluster in enumerate(clusters(rows)):
+        for record in cluster.records:
+            group_of[index[record.key]] = number
+    return group_of
+
+
+def _store_decisions(
+    writer: GraphWriter, rows: Sequence[MatchingRow], decisions: Decisions, *, model: str,
+    now: str,
+) -> None:  # fmt: skip
+    """Replace every MATCHED and REVIEW edge with these decisions'."""
+    writer.replace_match_edges(
+        [MatchEdge(rows[p.left].key, rows[p.right].key, p.weight, p.probability)
+         for p in decisions.links],
+        [MatchEdge(rows[p.left].key, rows[p.right].key, p.weight, p.probability, reason)
+         for p, reason in decisions.review],
+        model=model, now=now,
+    )  # fmt: skip
 
 
 def record_features(row: MatchingRow) -> Features:
