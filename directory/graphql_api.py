@@ -25,6 +25,7 @@ from directory.settings import Settings
 from graph.model import StoredProfile, StoredRecord
 from graph.store import GraphWriter
 from resolvers.explain import PairExplanation, why
+from resolvers.model import utc_now
 from resolvers.records import iter_json_array_items
 
 
@@ -49,7 +50,8 @@ def _needs(role: Role) -> type[BasePermission]:
     return Needs
 
 
-IsAgent, IsAdmin = _needs(Role.AGENT), _needs(Role.ADMIN)
+IsAgent, IsSteward, IsAdmin = _needs(Role.AGENT), _needs(Role.STEWARD), _needs(Role.ADMIN)
+JUDGEMENTS = ("same", "different", "unsure")
 
 
 @strawberry.input(description="An identifier as any channel sees it, e.g. twitter / @cfrancavilla")
@@ -437,6 +439,26 @@ class IngestResult:
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Record a steward's judgement of two records (same, different or unsure), "
+        "append-only: a newer judgement supersedes an older one. 'different' is a "
+        "must-not-link rule that every later resolution, online and batch, obeys.",
+    )
+    def decide(
+        self, info: strawberry.Info, a: str, b: str, decision: str, reason: str | None = None
+    ) -> bool:
+        ctx: Context = info.context
+        if decision not in JUDGEMENTS:
+            raise GraphQLError(f"decision must be one of {', '.join(JUDGEMENTS)}")
+        role = ctx.role.value if ctx.role else "unknown"
+        stored = ctx.writer.add_judgement(
+            a, b, decision=decision, by=role, reason=reason, now=utc_now()
+        )
+        if not stored:
+            raise GraphQLError(f"no record {a!r} or {b!r}")
+        return True
+
     @strawberry.mutation(
         permission_classes=[IsAdmin],
         description="Ingest records in the record format; each is validated on its own, "

@@ -316,6 +316,40 @@ class GraphWriter(GraphReader):
         )
         return [MatchEdge(**row) for row in rows]
 
+    def add_judgement(
+        self, left: str, right: str, *, decision: str, by: str, reason: str | None, now: str
+    ) -> bool:
+        """Store a person's judgement of two records (append-only: a newer one
+        supersedes, never deletes, an older one). False when a record is unknown."""
+        rows = self._write(
+            "add_judgement",
+            "MATCH (a:Record {key: $left}) MATCH (b:Record {key: $right}) "
+            "CREATE (a)-[:JUDGED {decision: $decision, by: $by, reason: $reason, at: $now}]->(b) "
+            "RETURN a.key AS key",
+            left=left, right=right, decision=decision, by=by, reason=reason, now=now,
+        )  # fmt: skip
+        return bool(rows)
+
+    def judged_different(self, keys: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """Record pairs whose latest judgement is "different" (of the given
+        records, or of all)."""
+        body = (
+            "MATCH (a:Record)-[j:JUDGED]-(b:Record) WHERE a.key < b.key "
+            if keys is None
+            else "UNWIND $keys AS k MATCH (a:Record {key: k})-[j:JUDGED]-(b:Record) "
+        )
+        rows = self._read(
+            "judged_different" if keys is None else "judged_different_of",
+            f"{body}RETURN a.key AS a, b.key AS b, j.decision AS decision, j.at AS at",
+            keys=list(keys or []),
+        )
+        latest: dict[tuple[str, str], tuple[str, str]] = {}
+        for row in rows:
+            pair = (min(row["a"], row["b"]), max(row["a"], row["b"]))
+            if pair not in latest or row["at"] >= latest[pair][0]:
+                latest[pair] = (row["at"], row["decision"])
+        return [pair for pair, (_, decision) in sorted(latest.items()) if decision == "different"]
+
     def review_candidates(self, limit: int) -> list[MatchEdge]:
         """Stored review candidates, most probable first."""
         rows = self._read(

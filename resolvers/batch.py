@@ -26,7 +26,7 @@ from resolvers.match_model import MatchModel, ModelMismatchError, train
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_id, splits
 from resolvers.pairwork import PairWork
-from resolvers.probabilistic import Decisions, Thresholds, decide
+from resolvers.probabilistic import Decisions, Thresholds, decide, judged_apart_index
 
 log = logging.getLogger("resolvers.batch")
 
@@ -145,7 +145,9 @@ def _run(
             clock.lap("train")
         scored = work.scores(model, pairs)
     report.model_version = model.version
-    decisions = decide(feats, group_of, scored, thresholds)
+    index = {row.key: i for i, row in enumerate(rows)}
+    apart = judged_apart_index(writer.judged_different(), index)
+    decisions = decide(feats, group_of, scored, thresholds, apart)
     report.links, report.refused = len(decisions.links), decisions.refused
     report.review = len(decisions.review)
     clock.lap("score")

@@ -33,6 +33,7 @@ from resolvers.probabilistic import (
     ScoredPair,
     Thresholds,
     decide,
+    judged_apart_index,
     score_pairs,
 )
 
@@ -65,6 +66,9 @@ def link_records(
     found = writer.name_candidates(queries, _CANDIDATES) if queries else {}
     candidates = writer.matching_rows(sorted({k for ks in found.values() for k in ks}))
     scored = _reaching_review(fresh, candidates, found, model, thresholds)
+    if scored:  # a pair a person judged apart is neither linked nor proposed again
+        judged = {frozenset(p) for p in writer.judged_different([a for a, *_ in scored])}
+        scored = [s for s in scored if frozenset(s[:2]) not in judged]
     if not scored:
         return OnlineOutcome(0, 0, None)
     if all(probability < thresholds.match for _, _, probability, _ in scored):
@@ -76,7 +80,8 @@ def link_records(
     index = {row.key: i for i, row in enumerate(rows)}
     feats = [record_features(row) for row in rows]
     pairs = sorted({_ordered(index[a], index[b]) for a, b, _, _ in scored})
-    decisions = _decide(feats, rows, pairs, model, thresholds)
+    apart = judged_apart_index(writer.judged_different(sorted(index)), index)  # whole profiles
+    decisions = _decide(feats, rows, pairs, model=model, thresholds=thresholds, apart=apart)
     writer.add_match_edges(
         [_edge(rows, p) for p in decisions.links],
         [_edge(rows, p, reason) for p, reason in decisions.review],
@@ -148,12 +153,14 @@ def _decide(
     feats: list[Features],
     rows: list[MatchingRow],
     pairs: list[tuple[int, int]],
+    *,
     model: MatchModel,
     thresholds: Thresholds,
+    apart: dict[int, set[int]],
 ) -> Decisions:
     group_ids: dict[str, int] = {}
     groups = [group_ids.setdefault(row.profile_id or row.key, len(group_ids)) for row in rows]
-    return decide(feats, groups, score_pairs(model, feats, pairs), thresholds)
+    return decide(feats, groups, score_pairs(model, feats, pairs), thresholds, apart)
 
 
 def _ordered(i: int, j: int) -> tuple[int, int]:

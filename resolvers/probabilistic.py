@@ -18,7 +18,7 @@ first and each one re-checks the grown groups, so evidence never chains
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -151,12 +151,17 @@ def decide(
     groups: Sequence[int],
     scored: Iterable[ScoredPair],
     thresholds: Thresholds,
+    apart: Mapping[int, set[int]] | None = None,
 ) -> Decisions:
     """Link groups best pair first, refusing links between conflicting groups.
 
     `groups[i]` is record i's starting group (its deterministic cluster).
+    `apart[i]`: the records a person judged not the same as record i (must not
+    link): no link ever joins two groups holding such a pair, and the pair is
+    not proposed for review again.
     """
     found = Groups(groups)
+    apart = apart or {}
     links, review, refused = [], [], 0
     ranked = sorted(
         (p for p in scored if p.probability >= thresholds.review),
@@ -165,6 +170,8 @@ def decide(
     for pair in ranked:
         a, b = found.find(pair.left), found.find(pair.right)
         if a == b:
+            continue
+        if _judged_apart(found.members[a], found.members[b], apart):
             continue
         if pair.probability < thresholds.match:
             review.append((pair, BETWEEN_THRESHOLDS))
@@ -179,6 +186,25 @@ def decide(
         found.union(a, b)
         links.append(pair)
     return Decisions(links, review, refused)
+
+
+def _judged_apart(left: list[int], right: list[int], apart: Mapping[int, set[int]]) -> bool:
+    if not apart:
+        return False
+    others = set(right)
+    return any(not apart[i].isdisjoint(others) for i in left if i in apart)
+
+
+def judged_apart_index(
+    judgements: Iterable[tuple[str, str]], index: Mapping[str, int]
+) -> dict[int, set[int]]:
+    """Record-key pairs judged not the same, as `decide`'s index pairs (both ways)."""
+    apart: dict[int, set[int]] = {}
+    for left, right in judgements:
+        if left in index and right in index:
+            apart.setdefault(index[left], set()).add(index[right])
+            apart.setdefault(index[right], set()).add(index[left])
+    return apart
 
 
 def score_pairs(

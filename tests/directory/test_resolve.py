@@ -195,3 +195,37 @@ def test_records_arriving_later_are_linked_online_with_the_same_weights(
     _resolve(falkor, settings, force=True)
     final = _profiles(falkor)
     assert all(final[e.left] == final[e.right] for e in online)
+
+
+DECIDE = """mutation($a: String!, $b: String!, $d: String!) {
+  decide(a: $a, b: $b, decision: $d, reason: "checked the contracts") }"""
+
+
+def test_not_the_same_survives_re_resolution_and_only_stewards_decide(
+    server: LiveServer, keys: dict[Role, str], settings: Settings
+) -> None:
+    records, _ = population(people=40)
+    backend = open_embedded(settings.data_dir)
+    writer = GraphWriter(backend)
+    try:
+        load(writer, records, settings)
+        _resolve(writer, settings)
+        edge = writer.match_edges([f"crm/B{p}" for p in range(40)])[0]
+        assert _profiles(writer)[edge.left] == _profiles(writer)[edge.right]
+        refused = gql(server, keys[Role.AGENT], DECIDE, a=edge.left, b=edge.right, d="different")
+        assert "steward" in refused.json()["errors"][0]["message"]
+        said = gql(server, keys[Role.STEWARD], DECIDE, a=edge.left, b=edge.right, d="different")
+        assert said.json() == {"data": {"decide": True}}
+        _resolve(writer, settings, force=True)
+        after = _profiles(writer)
+        assert after[edge.left] != after[edge.right]
+        assert not {edge.left, edge.right} <= {c.left for c in writer.review_candidates(1000)} | {
+            c.right for c in writer.review_candidates(1000)}  # fmt: skip
+        # A newer judgement supersedes (never deletes) the old one.
+        gql(server, keys[Role.STEWARD], DECIDE, a=edge.right, b=edge.left, d="same")
+        _resolve(writer, settings, force=True)
+        assert _profiles(writer)[edge.left] == _profiles(writer)[edge.right]
+    finally:
+        backend.close()
+    bad = gql(server, keys[Role.STEWARD], DECIDE, a="crm/none", b=edge.left, d="different")
+    assert "no record" in bad.json()["errors"][0]["message"]

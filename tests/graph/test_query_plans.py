@@ -17,7 +17,8 @@ from tests.helpers import load, profile_of, rec
 # Whole-graph reads by nature: paging through every record, counting.
 SCANS_EXPECTED = {"record_assignments", "count_Record", "count_Identifier", "count_profiles",
                   # the batch resolver reads and replaces every record and match edge
-                  "matching_page", "drop_matches", "drop_reviews", "review_candidates"}  # fmt: skip
+                  "matching_page", "drop_matches", "drop_reviews", "review_candidates",
+                  "judged_different"}  # fmt: skip
 
 
 class ExplainingBackend(FalkorDBBackend):

@@ -16,7 +16,13 @@ from resolvers.comparisons import COMPARISONS
 from resolvers.features import Features, features
 from resolvers.match_model import MatchModel, ModelMismatchError, current_labels, train
 from resolvers.pairwork import PairWork
-from resolvers.probabilistic import Groups, Thresholds, decide, score_pairs
+from resolvers.probabilistic import (
+    Groups,
+    Thresholds,
+    decide,
+    judged_apart_index,
+    score_pairs,
+)
 from resolvers.records import iter_json_array_items
 from tests.resolvers.population import population
 
@@ -268,3 +274,15 @@ def test_comparing_on_every_core_gives_the_same_answers(monkeypatch: pytest.Monk
     with PairWork(feats, len(pairs)) as everywhere:
         assert everywhere.pool is not None
         assert (everywhere.vectors(pairs), everywhere.scores(model, pairs)) == expected
+
+
+def test_a_must_not_link_judgement_blocks_the_link_and_the_review() -> None:
+    a = feat("José González", "a", city="Madrid", birth_date="1980-03-12", postcode="28013")
+    b = feat("Pepe Gonzalez", "b", city="Madrid", birth_date="1980-03-12", postcode="28013")
+    model = _test_model()
+    scored = score_pairs(model, [a, b], [(0, 1)])
+    assert decide([a, b], [0, 1], scored, Thresholds()).links  # linked without a judgement
+    apart = judged_apart_index([("a", "b")], {"a": 0, "b": 1})
+    kept = decide([a, b], [0, 1], scored, Thresholds(), apart)
+    assert kept.links == []
+    assert kept.review == []  # a person decided: not proposed again
