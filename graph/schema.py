@@ -14,10 +14,12 @@ Edges, each with its provenance:
 - `(Record)-[:HAS {first_seen, last_seen, seen_at}]->(Identifier)`;
 - `(Record)-[:IN {rule, via, via_record, linked_at}]->(Profile)`: why the record
   is in the profile (the rule, the identifier it shares, the record it shares it with).
-- `(Record)-[:MATCHED {weight, probability, model, linked_at}]->(Record)`: a
+- `(Record)-[:MATCHED {weight, probability, model, at}]->(Record)`: a
   probabilistic link the batch resolver made; deterministic re-clustering keeps it.
-- `(Record)-[:REVIEW {weight, probability, reason, model, found_at}]->(Record)`: a
+- `(Record)-[:REVIEW {weight, probability, reason, model, at}]->(Record)`: a
   review candidate for the stewards.
+- `(Record)-[:JUDGED {decision, by, reason, at}]->(Record)`: a steward's
+  judgement (same, different, unsure), append-only; the latest one counts.
 """
 
 from __future__ import annotations
