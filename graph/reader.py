@@ -94,22 +94,6 @@ class GraphReader:
         )
         return [row["id"] for row in rows]
 
-    def name_candidates(self, queries: dict[str, str], limit: int) -> dict[str, list[str]]:
-        """For each record key, up to `limit` other records whose names match its
-        full-text query (folded words, all required), best first."""
-        call = self.backend.dialect.fulltext_query.format(
-            label="Record", prop="search_name", query="q.text"
-        )
-        rows = self._read(
-            "name_candidates",
-            f"UNWIND $queries AS q {call} WITH q, node, score WHERE node.key <> q.key "
-            "WITH q, node ORDER BY score DESC "
-            "RETURN q.key AS key, collect(node.key)[..$limit] AS found",
-            queries=[{"key": k, "text": text} for k, text in queries.items()],
-            limit=limit,
-        )
-        return {row["key"]: row["found"] for row in rows}
-
     def record_assignments(self, after: str, limit: int) -> list[Row]:
         """A page of (source, source_id, profile_id), in record-key order."""
         return self._read(

@@ -32,7 +32,7 @@ _EDGE_CHUNK = 5000
 # What the match model reads of a record `r` (and its profile and link).
 _MATCHING_BODY = (
     "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
-    "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
+    "RETURN {extra}r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
     "r.observed_at AS observed_at, r.attributes AS attributes, p.id AS profile_id, "
     "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
     "collect([i.type, i.value, i.strength, i.generic, i.people]) AS identifiers ORDER BY key"
@@ -262,7 +262,7 @@ class GraphWriter(GraphReader):
         rows = self._read(
             "matching_page",
             "MATCH (r:Record) WHERE r.key > $after WITH r ORDER BY r.key LIMIT $limit "
-            f"{_MATCHING_BODY}",
+            + _MATCHING_BODY.format(extra=""),
             after=after,
             limit=limit,
         )
@@ -272,10 +272,33 @@ class GraphWriter(GraphReader):
         """Given records (those that exist), with what the match model compares."""
         rows = self._read(
             "matching_rows",
-            f"UNWIND $keys AS k MATCH (r:Record {{key: k}}) {_MATCHING_BODY}",
+            "UNWIND $keys AS k MATCH (r:Record {key: k}) " + _MATCHING_BODY.format(extra=""),
             keys=list(keys),
         )
         return [_matching_row(r) for r in rows]
+
+    def name_candidates(
+        self, queries: dict[str, str], limit: int
+    ) -> tuple[dict[str, list[str]], list[MatchingRow]]:
+        """For each record key, up to `limit` other records whose names match its
+        full-text query (folded words, all required), best first; and those
+        records, with what the match model compares (one round trip)."""
+        call = self.backend.dialect.fulltext_query.format(
+            label="Record", prop="search_name", query="q.text"
+        )
+        rows = self._read(
+            "name_candidates",
+            f"UNWIND $queries AS q {call} WITH q, node, score WHERE node.key <> q.key "
+            "WITH q, node ORDER BY score DESC WITH q, collect(node)[..$limit] AS found "
+            "UNWIND found AS r " + _MATCHING_BODY.format(extra="q.key AS query, "),
+            queries=[{"key": k, "text": text} for k, text in queries.items()],
+            limit=limit,
+        )
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row["query"], []).append(row["key"])
+        unique = {row["key"]: _matching_row(row) for row in rows}
+        return found, list(unique.values())
 
     def replace_match_edges(
         self, links: Sequence[MatchEdge], review: Sequence[MatchEdge], *, model: str, now: str

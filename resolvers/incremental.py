@@ -63,8 +63,7 @@ def link_records(
     and apply the links. The caller holds the resolution lock."""
     fresh = writer.matching_rows(keys)
     queries = {row.key: text for row in fresh if (text := name_query(record_features(row)))}
-    found = writer.name_candidates(queries, _CANDIDATES) if queries else {}
-    candidates = writer.matching_rows(sorted({k for ks in found.values() for k in ks}))
+    found, candidates = writer.name_candidates(queries, _CANDIDATES) if queries else ({}, [])
     scored = _reaching_review(fresh, candidates, found, model, thresholds)
     if scored:  # a pair a person judged apart is neither linked nor proposed again
         judged = {frozenset(p) for p in writer.judged_different([a for a, *_ in scored])}
