@@ -306,7 +306,7 @@ def _load_demo(
     from resolvers.records import iter_json_array_items
 
     with graph_session(settings) as writer:
-        if only_if_empty and writer.counts()["records"] > 0:
+        if only_if_empty and writer.count_of("Record") > 0:
             err.print("the graph already holds records; not loading the demo again")
         else:
             records = generate(seed=seed, customers=customers, employees=employees)

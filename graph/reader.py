@@ -107,16 +107,18 @@ class GraphReader:
 
     def counts(self) -> dict[str, int]:
         """How many records, identifiers and live profiles the graph holds."""
-        counts = {}
-        for label in ("Record", "Identifier"):
-            rows = self._read(f"count_{label}", f"MATCH (n:{label}) RETURN count(n) AS n")
-            counts[label.lower() + "s"] = int(rows[0]["n"])
+        counts = {"records": self.count_of("Record"), "identifiers": self.count_of("Identifier")}
         rows = self._read(
             "count_profiles",
             "MATCH (p:Profile) WHERE p.merged_into IS NULL RETURN count(p) AS n",
         )
         counts["profiles"] = int(rows[0]["n"])
         return counts
+
+    def count_of(self, label: str) -> int:
+        """How many nodes carry a label (`Record`, `Identifier`)."""
+        rows = self._read(f"count_{label}", f"MATCH (n:{label}) RETURN count(n) AS n")
+        return int(rows[0]["n"])
 
     def api_key_role(self, key_hash: str) -> str | None:
         """The role of an API key by its hash, or None when unknown or revoked."""

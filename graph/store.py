@@ -219,12 +219,7 @@ class GraphWriter(GraphReader):
 
     def profile_record_keys(self, profile_ids: Iterable[str]) -> list[str]:
         """Every record key of the given profiles."""
-        rows = self._read(
-            "profile_record_keys",
-            "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) RETURN r.key AS key",
-            ids=list(profile_ids),
-        )
-        return [row["key"] for row in rows]
+        return [key for key, _ in self.profile_record_pairs(profile_ids)]
 
     def records_for_resolution(self, keys: Sequence[str]) -> list[RecordRow]:
         """What resolution needs of each record: who it is and what may link it."""

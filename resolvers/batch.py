@@ -211,7 +211,7 @@ def _resolution_row(row: MatchingRow) -> RecordRow:
 
 def _read_all(writer: GraphWriter, progress: Progress) -> list[MatchingRow]:
     rows: list[MatchingRow] = []
-    total = writer.counts()["records"]
+    total = writer.count_of("Record")
     after = ""
     while page := writer.matching_page(after, _PAGE):
         rows.extend(page)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -63,18 +64,27 @@ def _jw(a: str, b: str) -> float:
     return float(JaroWinkler.similarity(a, b))
 
 
-_last_pair = threading.local()  # the levels of one pair ask this many times
+_last_pair = threading.local()  # the levels of one pair ask the same things again
+
+T = TypeVar("T")
+U = TypeVar("U")
+R = TypeVar("R")
+
+
+def _once(slot: str, compute: Callable[[T, U], R], x: T, y: U) -> R:
+    """`compute(x, y)`, remembered for the last (x, y) asked in this slot."""
+    cached = getattr(_last_pair, slot, None)
+    if cached is not None and cached[0] is x and cached[1] is y:
+        return cast(R, cached[2])
+    found = compute(x, y)
+    setattr(_last_pair, slot, (x, y, found))
+    return found
 
 
 def _swapped(a: Features, b: Features) -> bool:
     """Given and family name written the other way round on one side (a typo
     allowed in each): crossed, they agree better than straight."""
-    cached = getattr(_last_pair, "value", None)
-    if cached is not None and cached[0] is a and cached[1] is b:
-        return bool(cached[2])
-    found = _crossed(a, b)
-    _last_pair.value = (a, b, found)
-    return found
+    return _once("swapped", _crossed, a, b)
 
 
 def _crossed(a: Features, b: Features) -> bool:
@@ -106,19 +116,9 @@ def _given_jw(threshold: float) -> Test:
 
     def test(a: Features, b: Features) -> bool:
         x, y = given_pair(a, b)
-        return _jw_once(x, y) >= threshold and (x == y or not gendered_pair(x, y))
+        return _once("jw", _jw, x, y) >= threshold and (x == y or not gendered_pair(x, y))
 
     return test
-
-
-def _jw_once(x: str, y: str) -> float:
-    """Jaro-Winkler of the last two strings asked again (levels ask twice)."""
-    cached = getattr(_last_pair, "jw", None)
-    if cached is not None and cached[0] is x and cached[1] is y:
-        return float(cached[2])
-    found = _jw(x, y)
-    _last_pair.jw = (x, y, found)
-    return found
 
 
 def _initial(a: Features, b: Features) -> bool:

@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 
 from resolvers.features import Features
 from resolvers.match_model import MatchModel, Pair, Vector, count_vectors
@@ -67,17 +68,13 @@ class PairWork:
             return score_pairs(model, self.records, pairs)
         body = model.to_json()
         results: list[ScoredPair] = []
-        for part in self.pool.map(_scores_chunk, [body] * _n_chunks(pairs), _chunks(pairs)):
+        for part in self.pool.map(_scores_chunk, repeat(body), _chunks(pairs)):
             results.extend(part)
         return results
 
 
 def _chunks(pairs: Sequence[Pair]) -> list[Sequence[Pair]]:
     return [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
-
-
-def _n_chunks(pairs: Sequence[Pair]) -> int:
-    return (len(pairs) + _CHUNK - 1) // _CHUNK
 
 
 def _init(records: list[Features]) -> None:

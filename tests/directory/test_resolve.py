@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -128,14 +130,22 @@ WHY = """query($a: String!, $b: String!) { why(a: $a, b: $b) {
   parts { comparison level weight tfAdjustment genericAdjustment value } } }"""
 
 
+@contextmanager
+def _server_graph(settings: Settings) -> Iterator[GraphWriter]:
+    """The live server's graph (another connection to it), with a population loaded."""
+    backend = open_embedded(settings.data_dir)
+    try:
+        writer = GraphWriter(backend)
+        load(writer, population(people=40)[0], settings)
+        yield writer
+    finally:
+        backend.close()
+
+
 def test_why_explains_a_probabilistic_link_over_graphql(
     server: LiveServer, keys: dict[Role, str], settings: Settings
 ) -> None:
-    records, _ = population(people=40)
-    backend = open_embedded(settings.data_dir)
-    writer = GraphWriter(backend)
-    try:
-        load(writer, records, settings)
+    with _server_graph(settings) as writer:
         assert gql(server, keys[Role.AGENT], WHY, a="crm/A1", b="crm/A2").json() == {
             "data": {"why": None}  # no model trained yet
         }
@@ -144,8 +154,6 @@ def test_why_explains_a_probabilistic_link_over_graphql(
         linked = next(r for r in second_entries if r.link and r.link.rule == "probabilistic")
         assert linked.link is not None
         partner, profile = linked.link.via_record, linked.profile_id
-    finally:
-        backend.close()
     assert partner is not None
     assert profile is not None
     answer = gql(server, keys[Role.AGENT], WHY, a=linked.key, b=partner).json()["data"]["why"]
@@ -204,11 +212,7 @@ DECIDE = """mutation($a: String!, $b: String!, $d: String!) {
 def test_not_the_same_survives_re_resolution_and_only_stewards_decide(
     server: LiveServer, keys: dict[Role, str], settings: Settings
 ) -> None:
-    records, _ = population(people=40)
-    backend = open_embedded(settings.data_dir)
-    writer = GraphWriter(backend)
-    try:
-        load(writer, records, settings)
+    with _server_graph(settings) as writer:
         _resolve(writer, settings)
         edge = writer.match_edges([f"crm/B{p}" for p in range(40)])[0]
         assert _profiles(writer)[edge.left] == _profiles(writer)[edge.right]
@@ -225,7 +229,5 @@ def test_not_the_same_survives_re_resolution_and_only_stewards_decide(
         gql(server, keys[Role.STEWARD], DECIDE, a=edge.right, b=edge.left, d="same")
         _resolve(writer, settings, force=True)
         assert _profiles(writer)[edge.left] == _profiles(writer)[edge.right]
-    finally:
-        backend.close()
     bad = gql(server, keys[Role.STEWARD], DECIDE, a="crm/none", b=edge.left, d="different")
     assert "no record" in bad.json()["errors"][0]["message"]
