@@ -79,12 +79,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request, response: object) -> Context:  # type: ignore[override]
         state = request.app.state
-        role = state.roles.role_of(state.writer, _bearer(request))
+        caller = state.roles.caller_of(state.writer, _bearer(request))
         # The GraphiQL page itself carries no data, so it opens without a key;
         # every query needs one.
         if not (request.method == "GET" and "query" not in request.query_params):
-            require(Role.AGENT, role)
-        return Context(writer=state.writer, settings=state.settings, role=role)
+            require(Role.AGENT, caller.role if caller else None)
+        return Context(writer=state.writer, settings=state.settings, caller=caller)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

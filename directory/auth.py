@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from dataclasses import dataclass
 from enum import StrEnum
 
 from graph.store import GraphWriter
@@ -40,17 +41,25 @@ def create_key(writer: GraphWriter, *, role: Role, name: str = "") -> str:
     return key
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who presented a key: its role, and the name its actions are attributed to."""
+
+    role: Role
+    name: str
+
+
 class RoleCache:
-    """Roles of recently seen keys, so a request costs no key lookup in the graph.
+    """Callers of recently seen keys, so a request costs no key lookup in the graph.
     A revoked key stops working within `ttl_s`."""
 
     def __init__(self, ttl_s: float = 30.0, max_keys: int = 10_000) -> None:
         self._ttl_s = ttl_s
         self._max_keys = max_keys
-        self._seen: dict[str, tuple[float, Role | None]] = {}
+        self._seen: dict[str, tuple[float, Caller | None]] = {}
 
-    def role_of(self, writer: GraphWriter, key: str | None) -> Role | None:
-        """The role of a presented key, or None when missing or unknown."""
+    def caller_of(self, writer: GraphWriter, key: str | None) -> Caller | None:
+        """Who presented a key, or None when it is missing or unknown."""
         if not key or not key.startswith(KEY_PREFIX):
             return None
         key_hash = hash_key(key)
@@ -58,9 +67,17 @@ class RoleCache:
         cached = self._seen.get(key_hash)
         if cached and now - cached[0] < self._ttl_s:
             return cached[1]
-        stored = writer.api_key_role(key_hash)
-        role = Role(stored) if stored else None
+        stored = writer.api_key(key_hash)
+        # A key made without a name is named by its role and the start of its hash.
+        caller = None
+        if stored:
+            caller = Caller(Role(stored[0]), stored[1] or f"{stored[0]}-{key_hash[:8]}")
         if len(self._seen) >= self._max_keys:
             self._seen.clear()  # bounded; guessed keys cannot grow it without limit
-        self._seen[key_hash] = (now, role)
-        return role
+        self._seen[key_hash] = (now, caller)
+        return caller
+
+    def role_of(self, writer: GraphWriter, key: str | None) -> Role | None:
+        """The role of a presented key, or None when missing or unknown."""
+        caller = self.caller_of(writer, key)
+        return caller.role if caller else None

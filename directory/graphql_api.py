@@ -7,9 +7,10 @@ reads are fast) or `directory.ingest` (in a worker thread) and wrap the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -19,13 +20,13 @@ from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
 from directory import profiles as service
-from directory.auth import Role
+from directory import stewardship
+from directory.auth import Caller, Role
 from directory.ingest import MODELS, IngestReport, ingest_lines
 from directory.settings import Settings
-from graph.model import StoredProfile, StoredRecord
+from graph.model import Event, StoredProfile, StoredRecord
 from graph.store import GraphWriter
 from resolvers.explain import PairExplanation, why
-from resolvers.model import utc_now
 from resolvers.records import iter_json_array_items
 
 
@@ -35,7 +36,16 @@ class Context:
 
     writer: GraphWriter
     settings: Settings
-    role: Role | None
+    caller: Caller | None
+
+    @property
+    def role(self) -> Role | None:
+        return self.caller.role if self.caller else None
+
+    @property
+    def who(self) -> str:
+        """The name actions are attributed to."""
+        return self.caller.name if self.caller else "unknown"
 
 
 def _needs(role: Role) -> type[BasePermission]:
@@ -51,7 +61,6 @@ def _needs(role: Role) -> type[BasePermission]:
 
 
 IsAgent, IsSteward, IsAdmin = _needs(Role.AGENT), _needs(Role.STEWARD), _needs(Role.ADMIN)
-JUDGEMENTS = ("same", "different", "unsure")
 
 
 @strawberry.input(description="An identifier as any channel sees it, e.g. twitter / @cfrancavilla")
@@ -147,6 +156,23 @@ class TimelineEntry:
     topics: list[str]
 
 
+@strawberry.type(description="One source's value of an attribute")
+class CandidateValue:
+    value: str
+    source: str
+    record: str
+    observed_at: str | None
+
+
+@strawberry.type(description="The value a profile shows for an attribute, and the others")
+class GoldenAttribute:
+    name: str
+    value: str
+    source: str | None = strawberry.field(description="null when a steward chose the value")
+    overridden: bool
+    candidates: list[CandidateValue]
+
+
 @strawberry.type(description="One resolved person: a customer or an employee")
 class Profile:
     stored: strawberry.Private[StoredProfile]
@@ -200,6 +226,20 @@ class Profile:
             )
             for f in service.facets(self.stored)
         ]
+
+    @strawberry.field(
+        description="the value shown for each attribute (name included) and every value "
+        "the sources give: a steward's override, else source priority, else the newest"
+    )
+    def golden(self, info: strawberry.Info) -> list[GoldenAttribute]:
+        ctx: Context = info.context
+        return [
+            GoldenAttribute(
+                name=g.name, value=g.value, source=g.source, overridden=g.overridden,
+                candidates=[CandidateValue(**vars(c)) for c in g.candidates],
+            )
+            for g in service.golden_record(self.stored, ctx.settings.source_rank)
+        ]  # fmt: skip
 
     @strawberry.field(description="every source record, oldest first, with how it was linked")
     def records(self) -> list[SourceRecord]:
@@ -329,6 +369,88 @@ def _wrap(stored: StoredProfile | None) -> Profile | None:
 
 
 @strawberry.type
+class Rejection:
+    line: int
+    reason: str
+
+
+@strawberry.type(description="A person's judgement of two records")
+class JudgementEntry:
+    id: strawberry.ID
+    left: str
+    right: str
+    decision: str = strawberry.field(description="same, different, unsure or retracted")
+    by: str
+    at: str
+    reason: str | None
+    score: float | None = strawberry.field(description="match probability when judged")
+
+
+@strawberry.type(description="A steward's action, as the audit trail keeps it")
+class StewardAction:
+    id: strawberry.ID
+    action: str = strawberry.field(description="decide, merge, split, override, import, undo")
+    by: str
+    at: str
+    summary: str
+    profiles: list[str] = strawberry.field(description="every profile id it touched")
+    undone_by: str | None
+    before: JSON = strawberry.field(description="each touched profile before: records, name")
+    after: JSON
+
+    @staticmethod
+    def of(event: Event) -> StewardAction:
+        return StewardAction(
+            id=strawberry.ID(event.id), action=event.action, by=event.by, at=event.at,
+            summary=event.summary, profiles=event.profiles, undone_by=event.undone_by,
+            before=event.detail.get("before", {}), after=event.detail.get("after", {}),
+        )  # fmt: skip
+
+
+def _act(action: Callable[[], Event]) -> StewardAction:
+    """Run a steward action; a refusal reaches the client as a clear error."""
+    try:
+        return StewardAction.of(action())
+    except stewardship.StewardError as error:
+        raise GraphQLError(str(error)) from None
+
+
+@strawberry.type(description="Two records the match model could not decide on")
+class ReviewCandidate:
+    left: str
+    right: str
+    probability: float
+    weight: float
+    reason: str | None
+    status: str = strawberry.field(description="pending or unsure")
+    priority: float = strawberry.field(description="probability x size factor: the queue order")
+    size_factor: float = strawberry.field(description="1 + log2(records of both profiles)")
+    left_profile: strawberry.ID
+    right_profile: strawberry.ID
+    left_size: int
+    right_size: int
+    touched_at: str | None
+
+    @staticmethod
+    def of(item: stewardship.QueueItem) -> ReviewCandidate:
+        c = item.candidate
+        return ReviewCandidate(
+            left=c.left, right=c.right, probability=c.probability, weight=c.weight,
+            reason=c.reason, status=c.status, priority=item.priority,
+            size_factor=item.size_factor, left_profile=strawberry.ID(c.left_profile),
+            right_profile=strawberry.ID(c.right_profile), left_size=c.left_size or 0,
+            right_size=c.right_size or 0, touched_at=c.touched_at,
+        )  # fmt: skip
+
+
+@strawberry.type
+class ImportResult:
+    read: int
+    imported: int
+    skipped: list[Rejection]
+
+
+@strawberry.type
 class Query:
     # Reads are a few index lookups (about a millisecond), so they run inline:
     # a hop to a worker thread would cost more than it frees the event loop.
@@ -401,17 +523,58 @@ class Query:
         found = why(ctx.writer, model, a, b) if model else None
         return MatchExplanation.of(found) if found else None
 
+    @strawberry.field(
+        permission_classes=[IsSteward],
+        description="Review candidates, most consequential first (probability x size "
+        "factor); status pending or unsure; filter by a source either record is from, "
+        "or by profile kind.",
+    )
+    def review_queue(
+        self, info: strawberry.Info, status: str = "pending",
+        from_source: Annotated[str | None, strawberry.argument(name="source")] = None,
+        kind: str | None = None, first: int = 50,
+    ) -> list[ReviewCandidate]:  # fmt: skip
+        ctx: Context = info.context
+        try:
+            found = stewardship.review_queue(ctx.writer, status=status, source=from_source,
+                                             kind=kind, first=max(1, min(first, 500)))  # fmt: skip
+        except stewardship.StewardError as error:
+            raise GraphQLError(str(error)) from None
+        return [ReviewCandidate.of(item) for item in found]
+
+    @strawberry.field(
+        permission_classes=[IsSteward],
+        description="Steward actions newest first: all, or those about one profile.",
+    )
+    def history(
+        self, info: strawberry.Info, profile_id: strawberry.ID | None = None, first: int = 100
+    ) -> list[StewardAction]:
+        ctx: Context = info.context
+        try:
+            found = stewardship.history(
+                ctx.writer, profile_id=str(profile_id) if profile_id else None, first=first
+            )
+        except stewardship.StewardError as error:
+            raise GraphQLError(str(error)) from None
+        return [StewardAction.of(event) for event in found]
+
+    @strawberry.field(
+        permission_classes=[IsSteward],
+        description="Every judgement ever made, oldest first (export; `importJudgements` "
+        "replays them).",
+    )
+    def judgements(self, info: strawberry.Info) -> list[JudgementEntry]:
+        ctx: Context = info.context
+        return [
+            JudgementEntry(**dict(vars(j), id=strawberry.ID(j.id)))
+            for j in ctx.writer.all_judgements()
+        ]
+
     @strawberry.field(permission_classes=[IsAgent], description="Profiles by name, best first.")
     def search_profiles(self, info: strawberry.Info, name: str, first: int = 10) -> list[Profile]:
         ctx: Context = info.context
         found = service.search(ctx.writer, name=name, first=max(1, min(first, 100)))
         return [Profile(stored=p) for p in found]
-
-
-@strawberry.type
-class Rejection:
-    line: int
-    reason: str
 
 
 @strawberry.type(description="What an ingest read, changed and refused")
@@ -441,23 +604,89 @@ class IngestResult:
 class Mutation:
     @strawberry.mutation(
         permission_classes=[IsSteward],
-        description="Record a steward's judgement of two records (same, different or unsure), "
-        "append-only: a newer judgement supersedes an older one. 'different' is a "
-        "must-not-link rule that every later resolution, online and batch, obeys.",
+        description="Judge two records (source/source_id): 'same' joins their profiles, "
+        "'different' keeps them apart in every later resolution (online and batch), "
+        "'unsure' keeps them aside in the queue. Append-only: a newer judgement "
+        "supersedes an older one.",
     )
     def decide(
         self, info: strawberry.Info, a: str, b: str, decision: str, reason: str | None = None
-    ) -> bool:
+    ) -> StewardAction:
         ctx: Context = info.context
-        if decision not in JUDGEMENTS:
-            raise GraphQLError(f"decision must be one of {', '.join(JUDGEMENTS)}")
-        role = ctx.role.value if ctx.role else "unknown"
-        stored = ctx.writer.add_judgement(
-            a, b, decision=decision, by=role, reason=reason, now=utc_now()
-        )
-        if not stored:
-            raise GraphQLError(f"no record {a!r} or {b!r}")
-        return True
+        return _act(lambda: stewardship.decide(
+            ctx.writer, ctx.settings, left=a, right=b, decision=decision, by=ctx.who,
+            reason=reason,
+        ))  # fmt: skip
+
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Merge profiles into the one with the surviving id (default: the "
+        "biggest); the other ids redirect to it. Kept together by 'same' judgements.",
+    )
+    def merge(
+        self, info: strawberry.Info, profile_ids: list[strawberry.ID],
+        survivor: strawberry.ID | None = None, reason: str | None = None,
+    ) -> StewardAction:  # fmt: skip
+        ctx: Context = info.context
+        return _act(lambda: stewardship.merge(
+            ctx.writer, ctx.settings, profile_ids=[str(p) for p in profile_ids],
+            survivor=str(survivor) if survivor else None, by=ctx.who, reason=reason,
+        ))  # fmt: skip
+
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Move records (source/source_id keys) out of a profile into a new "
+        "one; stored as 'different' judgements so resolution does not re-merge them.",
+    )
+    def split(
+        self, info: strawberry.Info, profile_id: strawberry.ID, records: list[str],
+        reason: str | None = None,
+    ) -> StewardAction:  # fmt: skip
+        ctx: Context = info.context
+        return _act(lambda: stewardship.split(
+            ctx.writer, ctx.settings, profile_id=str(profile_id), records=records,
+            by=ctx.who, reason=reason,
+        ))  # fmt: skip
+
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Choose the value a profile shows for an attribute; a null value "
+        "goes back to the source-priority rule.",
+    )
+    def override(
+        self, info: strawberry.Info, profile_id: strawberry.ID, attribute: str,
+        value: str | None = None,
+    ) -> StewardAction:  # fmt: skip
+        ctx: Context = info.context
+        return _act(lambda: stewardship.override(
+            ctx.writer, ctx.settings, profile_id=str(profile_id), attribute=attribute,
+            value=value, by=ctx.who,
+        ))  # fmt: skip
+
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Put back the state before a steward action (by its id), when no "
+        "later action on its profiles depends on it.",
+    )
+    def undo(self, info: strawberry.Info, action_id: strawberry.ID) -> StewardAction:
+        ctx: Context = info.context
+        return _act(lambda: stewardship.undo(
+            ctx.writer, ctx.settings, event_id=str(action_id), by=ctx.who
+        ))  # fmt: skip
+
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Replay exported judgements (objects as `judgements` returns them), "
+        "in order; unknown records are skipped and reported.",
+    )
+    def import_judgements(self, info: strawberry.Info, judgements: list[JSON]) -> ImportResult:
+        ctx: Context = info.context
+        lines = [(n, item) for n, item in enumerate(judgements, 1) if isinstance(item, dict)]
+        report = stewardship.import_judgements(ctx.writer, ctx.settings, lines, by=ctx.who)
+        return ImportResult(
+            read=report.read, imported=report.imported,
+            skipped=[Rejection(line=line, reason=reason) for line, reason in report.skipped],
+        )  # fmt: skip
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],

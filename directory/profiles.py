@@ -5,6 +5,7 @@ grouped by type, one facet per network, a cross-channel timeline."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -194,3 +195,57 @@ def timeline(profile: StoredProfile, first: int) -> list[StoredRecord]:
     events = [r for r in profile.records if r.text]
     events.sort(key=lambda r: (r.observed_at or "", r.key), reverse=True)
     return events[:first]
+
+
+@dataclass
+class CandidateValue:
+    """One source's value of an attribute."""
+
+    value: str
+    source: str
+    record: str
+    observed_at: str | None
+
+
+@dataclass
+class GoldenAttribute:
+    """The value a profile shows for an attribute, and every value it could show."""
+
+    name: str
+    value: str
+    source: str | None  # None: a steward's override
+    overridden: bool
+    candidates: list[CandidateValue]
+
+
+def golden_record(
+    profile: StoredProfile, source_rank: Callable[[str], int]
+) -> list[GoldenAttribute]:
+    """Survivorship per attribute (name included): a steward's override wins,
+    then the most trusted source (settings' source priority), then the newest."""
+    values: dict[str, list[CandidateValue]] = defaultdict(list)
+    for record in profile.records:
+        pairs = [("name", record.name)] if record.name else []
+        pairs += sorted(record.attributes.items())
+        for name, value in pairs:
+            found = CandidateValue(value, record.source, record.key, record.observed_at)
+            values[name].append(found)
+    golden = []
+    for name, candidates in sorted(values.items(), key=lambda item: (item[0] != "name", item[0])):
+        candidates.sort(key=lambda c: c.observed_at or "", reverse=True)
+        candidates.sort(key=lambda c: source_rank(c.source))  # stable: newest first within
+        distinct: dict[str, CandidateValue] = {}
+        for candidate in candidates:
+            distinct.setdefault(candidate.value, candidate)
+        override = profile.overrides.get(name)
+        winner = candidates[0]
+        golden.append(
+            GoldenAttribute(
+                name=name,
+                value=override if override is not None else winner.value,
+                source=None if override is not None else winner.source,
+                overridden=override is not None,
+                candidates=list(distinct.values()),
+            )
+        )
+    return golden

@@ -4,6 +4,7 @@ engine's result objects leak above `graph/`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Identifier strengths whose values link records on their own (resolvers.model.Strength).
 LINKING_STRENGTHS = ["strong", "medium"]
@@ -101,6 +102,7 @@ class StoredProfile:
     created_at: str | None
     updated_at: str | None
     records: list[StoredRecord]
+    overrides: dict[str, str] = field(default_factory=dict)  # a steward's chosen values
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,54 @@ class MatchEdge:
     weight: float
     probability: float
     reason: str | None = None  # review candidates: why it was not linked
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A person's judgement of two records (append-only; the newest for a pair
+    counts). `decision`: same, different, unsure, or retracted (an undo that
+    left the pair unjudged)."""
+
+    id: str
+    left: str
+    right: str
+    decision: str
+    by: str
+    at: str
+    reason: str | None = None
+    score: float | None = None  # the match probability when it was judged
+
+
+@dataclass(frozen=True)
+class Event:
+    """A steward's action, with the state before and after (JSON-able dicts)."""
+
+    id: str
+    action: str  # decide, merge, split, override, undo
+    by: str
+    at: str
+    summary: str
+    profiles: list[str]  # every profile id it touched, before and after
+    detail: dict[str, Any]
+    undone_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A stored review candidate with what the queue ranks it by."""
+
+    left: str
+    right: str
+    weight: float
+    probability: float
+    reason: str | None
+    at: str | None
+    left_profile: str
+    right_profile: str
+    left_size: int
+    right_size: int
+    left_source: str
+    right_source: str
+    kind: str
+    touched_at: str | None
+    status: str  # pending or unsure

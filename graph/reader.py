@@ -14,7 +14,7 @@ _MAX_REDIRECTS = 32
 _PROFILE_BODY = (
     "MATCH (p)<-[l:IN]-(r:Record) OPTIONAL MATCH (r)-[h:HAS]->(i:Identifier) "
     "RETURN p.id AS pid, p.kind AS kind, p.display_name AS display_name, "
-    "p.created_at AS created_at, p.updated_at AS updated_at, "
+    "p.created_at AS created_at, p.updated_at AS updated_at, p.overrides AS overrides, "
     "r.key AS key, r.source AS source, r.source_id AS source_id, r.kind AS rkind, "
     "r.observed_at AS observed_at, r.name AS name, r.text AS text, "
     "r.topics AS topics, r.attributes AS attributes, "
@@ -120,14 +120,15 @@ class GraphReader:
         rows = self._read(f"count_{label}", f"MATCH (n:{label}) RETURN count(n) AS n")
         return int(rows[0]["n"])
 
-    def api_key_role(self, key_hash: str) -> str | None:
-        """The role of an API key by its hash, or None when unknown or revoked."""
+    def api_key(self, key_hash: str) -> tuple[str, str] | None:
+        """The role and name of an API key by its hash, or None when unknown or revoked."""
         rows = self._read(
             "api_key",
-            "MATCH (k:ApiKey {hash: $hash}) WHERE k.revoked_at IS NULL RETURN k.role AS role",
+            "MATCH (k:ApiKey {hash: $hash}) WHERE k.revoked_at IS NULL "
+            "RETURN k.role AS role, k.name AS name",
             hash=key_hash,
         )
-        return rows[0]["role"] if rows else None
+        return (rows[0]["role"], rows[0]["name"] or "") if rows else None
 
 
 def link_from_row(row: Row) -> Link:
@@ -146,6 +147,7 @@ def _stored_profiles(rows: list[Row]) -> list[StoredProfile]:
                 created_at=row["created_at"],
                 updated_at=row["updated_at"],
                 records=[],
+                overrides=json.loads(row["overrides"] or "{}"),
             )
         profiles[pid].records.append(_stored_record(pid, row))
     return list(profiles.values())

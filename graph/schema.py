@@ -16,10 +16,15 @@ Edges, each with its provenance:
   is in the profile (the rule, the identifier it shares, the record it shares it with).
 - `(Record)-[:MATCHED {weight, probability, model, at}]->(Record)`: a
   probabilistic link the batch resolver made; deterministic re-clustering keeps it.
-- `(Record)-[:REVIEW {weight, probability, reason, model, at}]->(Record)`: a
-  review candidate for the stewards.
-- `(Record)-[:JUDGED {decision, by, reason, at}]->(Record)`: a steward's
-  judgement (same, different, unsure), append-only; the latest one counts.
+- `(Record)-[:REVIEW {weight, probability, reason, model, at, priority, status}]->(Record)`:
+  a review candidate for the stewards, ranked by `priority`; `status` is set
+  when a judgement decides it.
+- `(Record)-[:JUDGED {id, decision, by, reason, score, at, superseded_at}]->(Record)`:
+  a steward's judgement (same, different, unsure, retracted), append-only: a
+  newer one marks the older `superseded_at`, and the one in force is replayed by
+  every resolution.
+- `(Event {id, action, by, at, summary, profiles, detail, undone_by})-[:ABOUT]->(Profile)`:
+  the audit trail of steward actions, with the state before and after in `detail`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from graph.backend import GraphBackend, SchemaSpec
 
 SCHEMA = SchemaSpec(
     unique=[("Record", "key"), ("Identifier", "key"), ("Profile", "id"), ("ApiKey", "hash"),
-            ("Lock", "name"), ("MatchModel", "version"), ("Setting", "name")],
+            ("Lock", "name"), ("MatchModel", "version"), ("Setting", "name"),
+            ("Event", "id")],
     indexes=[],
     fulltext=[("Record", "search_name")],  # the folded name: accents, case ignored
 )  # fmt: skip

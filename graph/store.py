@@ -14,6 +14,7 @@ from typing import Any
 
 from graph.backend import Row, Statement
 from graph.errors import GraphError
+from graph.judgements import JudgementStore
 from graph.model import (
     LINKING_STRENGTHS,
     IdentifierUsage,
@@ -24,7 +25,7 @@ from graph.model import (
     RecordRow,
     RecordState,
 )
-from graph.reader import GraphReader, link_from_row
+from graph.reader import link_from_row
 
 CURRENT_MODEL = "match_model"
 RECORDS_CHANGED_AT = "records_changed_at"  # set by every upsert
@@ -43,8 +44,8 @@ _LINK_GROUP = (
 )
 
 
-class GraphWriter(GraphReader):
-    """Reads plus the writes of ingest and resolution."""
+class GraphWriter(JudgementStore):
+    """Reads plus the writes of ingest, resolution and the stewards' actions."""
 
     def _write(self, name: str, cypher: str, /, **params: Any) -> list[Row]:
         return self.backend.write(Statement(name, cypher, params))[0]
@@ -317,7 +318,9 @@ class GraphWriter(GraphReader):
                     "UNWIND $rows AS e MATCH (a:Record {key: e.left}) "
                     f"MATCH (b:Record {{key: e.right}}) MERGE (a)-[m:{label}]->(b) "
                     "SET m.weight = e.weight, m.probability = e.probability, "
-                    "m.reason = e.reason, m.model = $model, m.at = $now",
+                    "m.reason = e.reason, m.model = $model, m.at = $now, "
+                    # ranked by probability until `refresh_review` sees the profiles
+                    "m.priority = e.probability",
                     rows=rows,
                     model=model,
                     now=now,
@@ -331,51 +334,6 @@ class GraphWriter(GraphReader):
             "RETURN DISTINCT startNode(m).key AS left, endNode(m).key AS right, "
             "m.weight AS weight, m.probability AS probability, m.reason AS reason",
             keys=list(keys),
-        )
-        return [MatchEdge(**row) for row in rows]
-
-    def add_judgement(
-        self, left: str, right: str, *, decision: str, by: str, reason: str | None, now: str
-    ) -> bool:
-        """Store a person's judgement of two records (append-only: a newer one
-        supersedes, never deletes, an older one). False when a record is unknown."""
-        rows = self._write(
-            "add_judgement",
-            "MATCH (a:Record {key: $left}) MATCH (b:Record {key: $right}) "
-            "CREATE (a)-[:JUDGED {decision: $decision, by: $by, reason: $reason, at: $now}]->(b) "
-            "RETURN a.key AS key",
-            left=left, right=right, decision=decision, by=by, reason=reason, now=now,
-        )  # fmt: skip
-        return bool(rows)
-
-    def judged_different(self, keys: Sequence[str] | None = None) -> list[tuple[str, str]]:
-        """Record pairs whose latest judgement is "different" (of the given
-        records, or of all)."""
-        body = (
-            "MATCH (a:Record)-[j:JUDGED]-(b:Record) WHERE a.key < b.key "
-            if keys is None
-            else "UNWIND $keys AS k MATCH (a:Record {key: k})-[j:JUDGED]-(b:Record) "
-        )
-        rows = self._read(
-            "judged_different" if keys is None else "judged_different_of",
-            f"{body}RETURN a.key AS a, b.key AS b, j.decision AS decision, j.at AS at",
-            keys=list(keys or []),
-        )
-        latest: dict[tuple[str, str], tuple[str, str]] = {}
-        for row in rows:
-            pair = (min(row["a"], row["b"]), max(row["a"], row["b"]))
-            if pair not in latest or row["at"] >= latest[pair][0]:
-                latest[pair] = (row["at"], row["decision"])
-        return [pair for pair, (_, decision) in sorted(latest.items()) if decision == "different"]
-
-    def review_candidates(self, limit: int) -> list[MatchEdge]:
-        """Stored review candidates, most probable first."""
-        rows = self._read(
-            "review_candidates",
-            "MATCH (a:Record)-[m:REVIEW]->(b:Record) RETURN a.key AS left, b.key AS right, "
-            "m.weight AS weight, m.probability AS probability, m.reason AS reason "
-            "ORDER BY probability DESC, left, right LIMIT $limit",
-            limit=limit,
         )
         return [MatchEdge(**row) for row in rows]
 
@@ -458,8 +416,10 @@ class GraphWriter(GraphReader):
             Statement(
                 "update_profiles",
                 "UNWIND $groups AS g MATCH (p:Profile {id: g.id}) "
-                "SET p.kind = g.kind, p.display_name = g.display_name, "
-                f"p.record_count = g.record_count, p.updated_at = $now {_LINK_GROUP}",
+                # A steward's name override wins; a retired profile taken again revives.
+                "SET p.kind = g.kind, p.display_name = coalesce(p.name_override, g.display_name), "
+                "p.record_count = g.record_count, p.updated_at = $now, p.merged_into = null "
+                f"{_LINK_GROUP}",
                 {"groups": [g for g in groups if g["id"] not in created], "now": now},
             ),
             Statement(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from graph.model import LINKING_STRENGTHS, MatchEdge, MatchingRow, RecordRow
+from graph.model import LINKING_STRENGTHS, Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import GraphWriter
 from resolvers.blocking import candidate_pairs
 from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
@@ -129,7 +129,8 @@ def _run(
         return
     feats = [record_features(row) for row in rows]
     plain = [_resolution_row(row) for row in rows]
-    group_of = _groups(plain)
+    judgements = writer.current_judgements()
+    group_of = _groups(plain, judgements)
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
     clock.lap("read")
     pairs = sorted(candidate_pairs(feats))
@@ -146,7 +147,7 @@ def _run(
         scored = work.scores(model, pairs)
     report.model_version = model.version
     index = {row.key: i for i, row in enumerate(rows)}
-    apart = judged_apart_index(writer.judged_different(), index)
+    apart = judged_apart_index(_different(judgements), index)
     decisions = decide(feats, group_of, scored, thresholds, apart)
     report.links, report.refused = len(decisions.links), decisions.refused
     report.review = len(decisions.review)
@@ -157,17 +158,23 @@ def _run(
     for pair in decisions.links:
         partners.setdefault(rows[pair.left].key, []).append(rows[pair.right].key)
     linked = [replace(row, matched=tuple(partners.get(row.key, ()))) for row in plain]
-    found = clusters(linked)
+    found = clusters(linked, judgements)
     _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
                     report=report, progress=progress)  # fmt: skip
+    writer.refresh_review()
     clock.lap("write")
 
 
-def _groups(rows: Sequence[RecordRow]) -> list[int]:
-    """Each record's deterministic cluster, by number (where resolution starts)."""
+def _different(judgements: Sequence[Judgement]) -> list[tuple[str, str]]:
+    return [(j.left, j.right) for j in judgements if j.decision == "different"]
+
+
+def _groups(rows: Sequence[RecordRow], judgements: Sequence[Judgement]) -> list[int]:
+    """Each record's deterministic cluster, by number (where resolution starts):
+    shared identifiers and the stewards' judgements."""
     index = {row.key: i for i, row in enumerate(rows)}
     group_of = [0] * len(rows)
-    for number, cluster in enumerate(clusters(rows)):
+    for number, cluster in enumerate(clusters(rows, judgements)):
         for record in cluster.records:
             group_of[index[record.key]] = number
     return group_of

@@ -6,6 +6,8 @@ Rules:
   probabilistic link joins (the match model decided those, see
   `resolvers.probabilistic`);
 - weak identifiers (IPs) and generic values never link;
+- a person's judgements in force are obeyed: "same" joins two records,
+  "different" keeps them apart whatever they share;
 - a profile keeps its id while it keeps the largest share of its records
   (lineage), so ids survive merges and splits; a profile that loses all its
   records redirects to the one that took most of them.
@@ -13,15 +15,16 @@ Rules:
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from graph.model import Link, ProfileSummary, RecordRow
+from graph.model import Judgement, Link, ProfileSummary, RecordRow
 
 RULE_SEED = "seed"  # the first record of a profile: nothing else linked it
 RULE_SHARED = "shared-identifier"
 RULE_MATCHED = "probabilistic"  # a link the match model made (stored as MATCHED)
+RULE_STEWARD = "steward"  # a person judged the two records the same
 
 
 @dataclass(frozen=True)
@@ -32,29 +35,102 @@ class Cluster:
     links: dict[str, tuple[str, str | None, str | None]]  # key -> (rule, via, via_record)
 
 
-def clusters(records: Sequence[RecordRow]) -> list[Cluster]:
-    """Connected components over shared linking identifiers, with a spanning tree
-    of links grown from each component's oldest record (the explanation)."""
+def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ()) -> list[Cluster]:
+    """Records joined by what links them, with a spanning tree of links grown from
+    each cluster's oldest record (the explanation).
+
+    Joins are made strongest first: records a person judged the same, then
+    shared linking identifiers, then probabilistic links. A join that would put
+    two records a person judged different into one cluster is not made, so a
+    steward's split holds even against a shared email.
+    """
     by_key = {record.key: record for record in records}
+    same, apart = _judged(judgements, by_key)
     carriers: dict[str, list[str]] = defaultdict(list)
     partners: dict[str, set[str]] = defaultdict(set)  # probabilistic links, both ways
-    for record in records:
+    for record in sorted(records, key=_age):
         for identifier in record.linking_keys:
             carriers[identifier].append(record.key)
         for other in record.matched:
             if other in by_key:
                 partners[record.key].add(other)
                 partners[other].add(record.key)
-    seen: set[str] = set()
+    groups = _Groups(by_key, apart)
+    for key in sorted(same):
+        for other in sorted(same[key]):
+            groups.join(key, other)
+    for identifier in sorted(carriers):
+        groups.join_all(carriers[identifier])
+    for key in sorted(partners):
+        for other in sorted(partners[key]):
+            groups.join(key, other)
     result = []
-    for record in sorted(records, key=_age):
-        if record.key in seen:
-            continue
-        links = _spanning_tree(record.key, by_key, carriers, partners)
-        seen.update(links)
-        members = tuple(sorted((by_key[k] for k in links), key=_age))
-        result.append(Cluster(members, links))
-    return result
+    for members in groups.components():
+        ordered = sorted((by_key[k] for k in members), key=_age)
+        links = _spanning_tree(
+            ordered[0].key, members, by_key=by_key, carriers=carriers, partners=partners, same=same
+        )
+        result.append(Cluster(tuple(ordered), links))
+    return sorted(result, key=lambda cluster: _age(cluster.records[0]))
+
+
+def _judged(
+    judgements: Iterable[Judgement], by_key: dict[str, RecordRow]
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Judgements in force between the given records: same and different, both ways."""
+    same: dict[str, set[str]] = defaultdict(set)
+    apart: dict[str, set[str]] = defaultdict(set)
+    for judgement in judgements:
+        if judgement.left in by_key and judgement.right in by_key:
+            target = {"same": same, "different": apart}.get(judgement.decision)
+            if target is not None:
+                target[judgement.left].add(judgement.right)
+                target[judgement.right].add(judgement.left)
+    return same, apart
+
+
+class _Groups:
+    """Union-find over record keys that refuses a join across a 'different'."""
+
+    def __init__(self, by_key: dict[str, RecordRow], apart: dict[str, set[str]]) -> None:
+        self._parent = {key: key for key in by_key}
+        self._members: dict[str, list[str]] = {key: [key] for key in by_key}
+        self._apart = apart
+
+    def find(self, key: str) -> str:
+        root = key
+        while self._parent[root] != root:
+            root = self._parent[root]
+        while self._parent[key] != root:  # path compression
+            self._parent[key], key = root, self._parent[key]
+        return root
+
+    def join(self, a: str, b: str) -> bool:
+        """Join the groups of a and b unless a person judged two of their records different."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        small, big = sorted((ra, rb), key=lambda root: len(self._members[root]))
+        if self._apart and any(
+            self.find(other) == big
+            for key in self._members[small]
+            for other in self._apart.get(key, ())
+        ):
+            return False
+        self._parent[small] = big
+        self._members[big].extend(self._members.pop(small))
+        return True
+
+    def join_all(self, keys: Sequence[str]) -> None:
+        """Join records sharing a value: each to the first earlier group that accepts it."""
+        roots: list[str] = []
+        for key in keys:
+            if not any(self.join(root, key) for root in roots):
+                roots.append(self.find(key))
+            roots = list(dict.fromkeys(self.find(root) for root in roots))
+
+    def components(self) -> list[set[str]]:
+        return [set(members) for members in self._members.values()]
 
 
 def _age(record: RecordRow) -> tuple[str, str]:
@@ -63,24 +139,31 @@ def _age(record: RecordRow) -> tuple[str, str]:
 
 def _spanning_tree(
     root: str,
+    members: set[str],
+    *,
     by_key: dict[str, RecordRow],
     carriers: dict[str, list[str]],
     partners: dict[str, set[str]],
+    same: dict[str, set[str]],
 ) -> dict[str, tuple[str, str | None, str | None]]:
-    """Breadth first; at each record its identifiers are followed before its
-    probabilistic links."""
+    """Breadth first within the cluster; at each record its identifiers are
+    followed first, then the stewards' judgements, then probabilistic links."""
     links: dict[str, tuple[str, str | None, str | None]] = {root: (RULE_SEED, None, None)}
-    frontier = [root]
+    frontier = deque([root])
     while frontier:
-        current = frontier.pop(0)
-        for identifier in by_key[current].linking_keys:
-            for other in carriers[identifier]:
-                if other not in links:
-                    links[other] = (RULE_SHARED, identifier, current)
-                    frontier.append(other)
-        for other in sorted(partners.get(current, ())):
-            if other not in links:
-                links[other] = (RULE_MATCHED, None, current)
+        current = frontier.popleft()
+        steps: list[tuple[str, tuple[str, str | None, str | None]]] = [
+            (other, (RULE_SHARED, identifier, current))
+            for identifier in by_key[current].linking_keys
+            for other in carriers[identifier]
+        ]
+        steps += [(other, (RULE_STEWARD, None, current)) for other in sorted(same.get(current, ()))]
+        steps += [
+            (other, (RULE_MATCHED, None, current)) for other in sorted(partners.get(current, ()))
+        ]
+        for other, link in steps:
+            if other not in links and other in members:
+                links[other] = link
                 frontier.append(other)
     return links
 
@@ -94,12 +177,27 @@ class Assignment:
     retired: dict[str, str]  # old id -> id it redirects to
 
 
-def assign_ids(found: Sequence[Cluster], mint: Callable[[], str]) -> Assignment:
-    """Give each cluster the old id it shares most records with (each id once)."""
+def assign_ids(
+    found: Sequence[Cluster],
+    mint: Callable[[], str],
+    claims: Mapping[str, str | None] | None = None,
+) -> Assignment:
+    """Give each cluster the old id it shares most records with (each id once).
+
+    `claims` overrides, per record key, which id a record counts for (None: none):
+    a steward's merge keeps the chosen id, a split mints one for the records
+    moved out, an undo gives the old ids back.
+    """
+    claims = claims or {}
+
+    def claimed(record: RecordRow) -> str | None:
+        return claims.get(record.key, record.profile_id)
+
     overlaps = [
         (count, old_id, index)
         for index, cluster in enumerate(found)
-        for old_id, count in Counter(r.profile_id for r in cluster.records if r.profile_id).items()
+        for old_id, count in Counter(claimed(r) for r in cluster.records).items()
+        if old_id
     ]
     # Most shared records first; the older (smaller) id wins a tie, for stability.
     overlaps.sort(key=lambda item: (-item[0], item[1], item[2]))
@@ -115,12 +213,15 @@ def assign_ids(found: Sequence[Cluster], mint: Callable[[], str]) -> Assignment:
             ids[index] = mint()
             created.append(ids[index])
     final = [i for i in ids if i is not None]
-    retired = _redirects(found, final, {old for _, old, _ in overlaps} - taken)
+    stored = {r.profile_id for cluster in found for r in cluster.records if r.profile_id}
+    lost = (stored | {old for _, old, _ in overlaps}) - taken
+    retired = _redirects(found, final, lost)
     return Assignment(final, [c for c in created if c is not None], retired)
 
 
 def _redirects(found: Sequence[Cluster], ids: list[str], lost: set[str]) -> dict[str, str]:
-    """Old ids that kept no cluster point to the cluster that took most of their records."""
+    """Old ids that kept no cluster point to the cluster that took most of their
+    records (as stored before this resolution)."""
     best: dict[str, tuple[int, str]] = {}
     for cluster, new_id in zip(found, ids, strict=True):
         for old_id, count in Counter(r.profile_id for r in cluster.records).items():

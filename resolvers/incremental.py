@@ -74,6 +74,7 @@ def link_records(
         # Nothing can link: review candidates, without reading whole profiles.
         review = [MatchEdge(a, b, w, p, BETWEEN_THRESHOLDS) for a, b, p, w in scored]
         writer.add_match_edges([], review, model=model.version, now=utc_now())
+        writer.refresh_review([edge.left for edge in review])
         return OnlineOutcome(0, len(review), None)
     rows = _with_profiles(writer, [*fresh, *candidates])
     index = {row.key: i for i, row in enumerate(rows)}
@@ -98,6 +99,8 @@ def link_records(
             source_rank=source_rank,
             near_profiles={rows[index[k]].profile_id or "" for k in joined} - {""},
         )
+    if decisions.review:
+        writer.refresh_review([rows[p.left].key for p, _ in decisions.review])
     log.info("online: %d links, %d review candidates", len(decisions.links), len(decisions.review))
     return OnlineOutcome(len(decisions.links), len(decisions.review), outcome)
 

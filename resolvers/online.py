@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ulid import ULID
@@ -87,6 +87,7 @@ def resolve(
     generic_threshold: int,
     source_rank: Callable[[str], int],
     near_profiles: Iterable[str] = (),
+    claims: Mapping[str, str | None] | None = None,
     mint: Callable[[], str] = mint_profile_id,
 ) -> ResolutionOutcome:
     """Re-cluster the neighbourhood of a just-written batch and write the result.
@@ -96,7 +97,9 @@ def resolve(
     their status has been re-counted. The neighbourhood: the batch's own
     profiles, those of records sharing its linking identifiers, and those of
     records carrying a value whose generic status changed, and `near_profiles`
-    (those a new probabilistic link joins the batch to).
+    (those a new probabilistic link or a steward's action joins the batch to).
+    The judgements in force among these records are obeyed; `claims` says which
+    profile id a record counts for (see `assign_ids`).
     """
     values = update_generic(writer, identifier_keys, generic_threshold)
     linking_shared = (values.shared - values.generic) | values.changed
@@ -106,8 +109,9 @@ def resolve(
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
     rows = [_without(row, values.generic) for row in batch]
     rows += writer.records_for_resolution(sorted(others)) if others else []
-    found = clusters(rows)
-    assignment = assign_ids(found, mint)
+    stored = [row.key for row in rows if row.profile_id]  # new records carry no judgements
+    found = clusters(rows, writer.current_judgements(stored) if stored else ())
+    assignment = assign_ids(found, mint, claims)
     previous = {row.key: row.link for row in rows if row.link is not None}
     links = changed_links(found, assignment.profile_ids, previous)
     writer.apply_resolution(

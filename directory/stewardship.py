@@ -1,0 +1,430 @@
+"""The data stewards' actions: decide a review candidate, merge profiles, split
+one, override a golden-record value, undo; the review queue and the audit trail.
+
+The admin UI and the GraphQL API both call these functions. Every action runs
+under the resolution lock, stores what a person decided as append-only
+judgements (which every later resolution replays, online and batch),
+re-resolves the profiles it touched and records an `Event` with their state
+before and after: the history shows it, and `undo` puts the "before" back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ulid import ULID
+
+from directory.profiles import golden_record
+from directory.settings import Settings
+from graph.model import Event, Judgement, ReviewRow
+from graph.store import GraphWriter
+from resolvers.deterministic import clusters
+from resolvers.model import utc_now
+from resolvers.online import RESOLUTION_LOCK, resolve
+
+DECISIONS = ("same", "different", "unsure")
+QUEUE_STATUSES = ("pending", "unsure")
+# A split stores a "different" judgement for each pair across the cut, so no
+# shared value re-joins them whatever order resolution meets them in.
+MAX_SPLIT_PAIRS = 10_000
+_QUEUE_SCAN = 4  # candidates read per one shown (some are already in one profile)
+
+
+class StewardError(ValueError):
+    """An action that cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A review candidate as the queue shows it, with the parts of its rank."""
+
+    candidate: ReviewRow
+    priority: float
+    size_factor: float
+
+
+def review_queue(
+    writer: GraphWriter,
+    *,
+    status: str = "pending",
+    source: str | None = None,
+    kind: str | None = None,
+    first: int = 50,
+) -> list[QueueItem]:
+    """Review candidates most consequential first: match probability times
+    1 + log2(records of both profiles), newest first among equals; one per
+    pair of profiles."""
+    if status not in QUEUE_STATUSES:
+        raise StewardError(f"status must be one of {', '.join(QUEUE_STATUSES)}")
+    rows = writer.review_queue(
+        statuses=[status], source=source or None, kind=kind or None, limit=first * _QUEUE_SCAN
+    )
+    items: dict[frozenset[str], QueueItem] = {}
+    for row in rows:
+        factor = 1.0 + math.log2(max(1, (row.left_size or 1) + (row.right_size or 1)))
+        pair = frozenset((row.left_profile, row.right_profile))
+        if pair not in items:
+            items[pair] = QueueItem(row, row.probability * factor, factor)
+    return list(items.values())[:first]
+
+
+@dataclass
+class Snapshot:
+    """What an action changed: each touched profile's name, redirect, overrides and records."""
+
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def records(self) -> set[str]:
+        return {key for state in self.profiles.values() for key in state["records"]}
+
+
+def _snapshot(writer: GraphWriter, profile_ids: Iterable[str]) -> Snapshot:
+    return Snapshot(writer.profile_heads(sorted(set(profile_ids))))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """An action, worked out before anything is written."""
+
+    action: str
+    summary: str
+    profiles: set[str]  # live profiles it re-resolves
+    judgements: list[Judgement] = field(default_factory=list)
+    claims: Mapping[str, str | None] | None = None
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # profile -> values
+    undoes: str | None = None
+
+
+def decide(
+    writer: GraphWriter, settings: Settings, *, left: str, right: str, decision: str, by: str,
+    reason: str | None = None,
+) -> Event:  # fmt: skip
+    """Judge two records: "same" joins their profiles, "different" keeps them
+    apart for good, "unsure" leaves them as they are (kept aside in the queue).
+    "Different" on two records of one profile parts them, the others following
+    what links them; `split` says exactly which records go."""
+    if decision not in DECISIONS:
+        raise StewardError(f"decision must be one of {', '.join(DECISIONS)}")
+    if left == right:
+        raise StewardError("a record is always the same as itself")
+    homes = writer.record_profiles([left, right])
+    for key in (left, right):
+        if key not in homes:
+            raise StewardError(f"no record {key!r}")
+    candidate = writer.review_between(left, right)
+    judgement = _judgement(left, right, decision, by, reason,
+                           score=candidate.probability if candidate else None)  # fmt: skip
+    plan = _Plan(
+        action="decide",
+        summary=f"judged {left} and {right} {_said(decision)}",
+        profiles={homes[left], homes[right]},
+        judgements=[judgement],
+    )
+    return _apply(writer, settings, plan, by=by)
+
+
+def _said(decision: str) -> str:
+    return {"same": "the same person", "different": "not the same", "unsure": "unsure"}.get(
+        decision, decision
+    )
+
+
+def merge(
+    writer: GraphWriter, settings: Settings, *, profile_ids: Sequence[str], survivor: str | None,
+    by: str, reason: str | None = None,
+) -> Event:  # fmt: skip
+    """Merge profiles into one that keeps the `survivor` id (default: the
+    biggest); the others redirect to it. Stored as "same" judgements, so no
+    later resolution splits them again; a "different" judgement between them is
+    superseded."""
+    live = _live_ids(writer, profile_ids)
+    if len(live) < 2:
+        raise StewardError("a merge needs two or more different live profiles")
+    heads = writer.profile_heads(live)
+    if survivor is None:
+        survivor = max(live, key=lambda pid: (len(heads[pid]["records"]), pid))
+    survivor = writer.resolve_profile_id(survivor) or survivor
+    if survivor not in live:
+        raise StewardError(f"the surviving id {survivor!r} is not one of the merged profiles")
+    anchor = heads[survivor]["records"][0]
+    judgements = [
+        _judgement(anchor, heads[pid]["records"][0], "same", by, reason or "merged")
+        for pid in live
+        if pid != survivor
+    ]
+    merged = {key for pid in live for key in heads[pid]["records"]}
+    judgements += [
+        _judgement(j.left, j.right, "same", by, reason or "merged")
+        for j in writer.current_judgements(sorted(merged))
+        if j.decision == "different" and j.left in merged and j.right in merged
+    ]
+    others = ", ".join(pid for pid in live if pid != survivor)
+    plan = _Plan(
+        action="merge",
+        summary=f"merged {others} into {survivor}",
+        profiles=set(live),
+        judgements=judgements,
+        claims=dict.fromkeys(merged, survivor),
+    )
+    return _apply(writer, settings, plan, by=by)
+
+
+def split(
+    writer: GraphWriter, settings: Settings, *, profile_id: str, records: Sequence[str], by: str,
+    reason: str | None = None,
+) -> Event:  # fmt: skip
+    """Move records out of a profile into a new one. Stored as judgements: "not
+    the same" across the cut, and "same" wherever a side would otherwise fall
+    apart, so resolution keeps exactly the two profiles the steward made."""
+    live = writer.resolve_profile_id(profile_id)
+    heads = writer.profile_heads([live]) if live else {}
+    if not live or live not in heads:
+        raise StewardError(f"no profile {profile_id!r}")
+    members = heads[live]["records"]
+    moved = sorted(set(records))
+    if stray := [key for key in moved if key not in members]:
+        raise StewardError(f"not records of profile {live}: {', '.join(stray)}")
+    staying = [key for key in members if key not in set(moved)]
+    if not moved or not staying:
+        raise StewardError("a split moves some of the profile's records out, not none or all")
+    if len(moved) * len(staying) > MAX_SPLIT_PAIRS:
+        raise StewardError(
+            f"a split of {len(moved)} from {len(staying)} records is too big for one step"
+        )
+    why = reason or "split"
+    judgements = [_judgement(a, b, "different", by, why) for a in staying for b in moved]
+    judgements += _holding_together(writer, staying, by, why)
+    judgements += _holding_together(writer, moved, by, why)
+    claims: dict[str, str | None] = dict.fromkeys(staying, live)
+    claims.update(dict.fromkeys(moved))
+    plan = _Plan(
+        action="split",
+        summary=f"split {len(moved)} of {len(members)} records out of {live}",
+        profiles={live},
+        judgements=judgements,
+        claims=claims,
+    )
+    return _apply(writer, settings, plan, by=by)
+
+
+def _holding_together(
+    writer: GraphWriter, keys: Sequence[str], by: str, reason: str
+) -> list[Judgement]:
+    """ "Same" judgements that keep records together where, on their own, they
+    would fall into several clusters."""
+    rows = writer.records_for_resolution(keys)
+    parts = clusters(rows, writer.current_judgements(keys))
+    if len(parts) < 2:
+        return []
+    anchor = parts[0].records[0].key
+    return [_judgement(anchor, part.records[0].key, "same", by, reason) for part in parts[1:]]
+
+
+def override(
+    writer: GraphWriter, settings: Settings, *, profile_id: str, attribute: str,
+    value: str | None, by: str,
+) -> Event:  # fmt: skip
+    """Choose the value a profile shows for an attribute (None: back to the
+    source-priority rule). Contact points are never overridden: all are kept."""
+    live = writer.resolve_profile_id(profile_id)
+    profile = writer.profile(live) if live else None
+    if profile is None or live is None:
+        raise StewardError(f"no profile {profile_id!r}")
+    known = {g.name: g for g in golden_record(profile, settings.source_rank)}
+    if attribute not in known:
+        raise StewardError(f"profile {live} has no attribute {attribute!r}")
+    overrides = dict(profile.overrides)
+    if value is None:
+        overrides.pop(attribute, None)
+        summary = f"{attribute} of {live} back to the source-priority rule"
+    else:
+        overrides[attribute] = value
+        summary = f"{attribute} of {live} set to {value!r}"
+    plan = _Plan(action="override", summary=summary, profiles={live},
+                 overrides={live: overrides})  # fmt: skip
+    return _apply(writer, settings, plan, by=by)
+
+
+def undo(writer: GraphWriter, settings: Settings, *, event_id: str, by: str) -> Event:
+    """Put back the state before an action, when no later action depends on it
+    (touched one of its profiles since). Judgements are not deleted: the ones
+    it made are superseded by what was in force before (or a retraction)."""
+    event = writer.event(event_id)
+    if event is None:
+        raise StewardError(f"no action {event_id!r}")
+    if event.action == "undo":
+        raise StewardError("an undo is not undone; do the action again instead")
+    if event.undone_by:
+        raise StewardError(f"action {event_id} was already undone by {event.undone_by}")
+    later = [
+        e for e in writer.events_after(event.id, event.profiles)
+        if e.undone_by is None and e.action != "undo"
+    ]  # fmt: skip
+    if later:
+        names = ", ".join(f"{e.action} {e.id}" for e in sorted(later, key=lambda e: e.id))
+        raise StewardError(f"later actions on the same profiles depend on it: undo {names} first")
+    before: dict[str, dict[str, Any]] = event.detail["before"]
+    restored = [
+        _judgement(left, right, prior or "retracted", by, f"undo of {event.id}")
+        for left, right, prior in event.detail["prior"]
+    ]
+    claims = {key: pid for pid, state in before.items() for key in state["records"]}
+    touched = writer.record_profiles(list(claims))
+    plan = _Plan(
+        action="undo",
+        summary=f"undid {event.action} {event.id}: {event.summary}",
+        profiles=set(touched.values()) | set(before),
+        judgements=restored,
+        claims=claims,
+        overrides={pid: state["overrides"] for pid, state in before.items()},
+        undoes=event.id,
+    )
+    done = _apply(writer, settings, plan, by=by, also_touched=event.profiles)
+    writer.mark_undone(event.id, done.id)
+    return done
+
+
+def history(writer: GraphWriter, *, profile_id: str | None = None, first: int = 100) -> list[Event]:
+    """Steward actions, newest first: all, or those about one profile (an id
+    merged away shows the survivor's)."""
+    live = writer.resolve_profile_id(profile_id) if profile_id else None
+    if profile_id and live is None:
+        raise StewardError(f"no profile {profile_id!r}")
+    return writer.events(profile_id=live, limit=max(1, min(first, 1000)))
+
+
+def _apply(
+    writer: GraphWriter, settings: Settings, plan: _Plan, *, by: str,
+    also_touched: Iterable[str] = (),
+) -> Event:  # fmt: skip
+    """Write an action: judgements, overrides, re-resolution; then its event."""
+    with writer.lock(RESOLUTION_LOCK):
+        before = _snapshot(writer, plan.profiles)
+        judged = {key for j in plan.judgements for key in (j.left, j.right)}
+        in_force = {
+            frozenset((j.left, j.right)): j.decision for j in writer.current_judgements(judged)
+        }
+        prior = [[j.left, j.right, in_force.get(frozenset((j.left, j.right)))]
+                 for j in plan.judgements]  # fmt: skip
+        writer.add_judgements(plan.judgements)
+        for profile_id, overrides in plan.overrides.items():
+            writer.set_profile_overrides(profile_id, overrides, None)
+        keys = sorted(before.records())
+        if plan.judgements or plan.claims:
+            resolve(
+                writer,
+                batch=writer.records_for_resolution(keys),
+                identifier_keys=[],
+                generic_threshold=settings.generic_threshold,
+                source_rank=settings.source_rank,
+                near_profiles=plan.profiles,
+                claims=plan.claims,
+            )
+        homes = writer.record_profiles(keys)
+        _refresh_names(writer, settings, plan.overrides.keys() | set(homes.values()))
+        after = _snapshot(writer, set(homes.values()) | plan.profiles)
+        writer.refresh_review(keys)
+        event = Event(
+            id=str(ULID()),
+            action=plan.action,
+            by=by,
+            at=utc_now(),
+            summary=plan.summary,
+            profiles=sorted(set(before.profiles) | set(after.profiles) | set(also_touched)),
+            detail={"before": before.profiles, "after": after.profiles, "prior": prior,
+                    "judgements": [vars(j) for j in plan.judgements],
+                    **({"undoes": plan.undoes} if plan.undoes else {})},
+        )  # fmt: skip
+        writer.add_event(event)
+    return event
+
+
+def _refresh_names(writer: GraphWriter, settings: Settings, profile_ids: Iterable[str]) -> None:
+    """Store the display name each profile shows now (its override, or survivorship)."""
+    for profile_id in sorted(profile_ids):
+        profile = writer.profile(profile_id)
+        if profile is None:
+            continue
+        golden = golden_record(profile, settings.source_rank)
+        name = next((g.value for g in golden if g.name == "name"), None)
+        writer.set_profile_overrides(profile_id, profile.overrides, name)
+
+
+def _live_ids(writer: GraphWriter, profile_ids: Sequence[str]) -> list[str]:
+    live = []
+    for profile_id in profile_ids:
+        found = writer.resolve_profile_id(profile_id)
+        if found is None:
+            raise StewardError(f"no profile {profile_id!r}")
+        if found not in live:
+            live.append(found)
+    return live
+
+
+def _judgement(
+    left: str, right: str, decision: str, by: str, reason: str | None, *,
+    score: float | None = None,
+) -> Judgement:  # fmt: skip
+    return Judgement(id=str(ULID()), left=left, right=right, decision=decision, by=by,
+                     at=utc_now(), reason=reason, score=score)  # fmt: skip
+
+
+def export_judgements(writer: GraphWriter) -> Iterator[dict[str, Any]]:
+    """Every judgement ever made, oldest first, as JSON-able dicts (one per line)."""
+    for judgement in writer.all_judgements():
+        yield vars(judgement)
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    imported: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # line, reason
+
+
+def import_judgements(
+    writer: GraphWriter, settings: Settings, lines: Iterable[tuple[int, dict[str, Any]]], *,
+    by: str,
+) -> ImportReport:  # fmt: skip
+    """Replay exported judgements in order (each supersedes what was in force
+    for its pair), then re-resolve the profiles they touch. A line naming an
+    unknown record or decision is skipped with its reason; the rest go in."""
+    report = ImportReport()
+    accepted: list[tuple[int, Judgement]] = []
+    for line, item in lines:
+        report.read += 1
+        decision = item.get("decision")
+        if decision not in (*DECISIONS, "retracted"):
+            report.skipped.append((line, f"unknown decision {decision!r}"))
+            continue
+        if not item.get("left") or not item.get("right"):
+            report.skipped.append((line, "needs left and right record keys"))
+            continue
+        accepted.append((line, Judgement(
+            id=str(item.get("id") or ULID()), left=str(item["left"]), right=str(item["right"]),
+            decision=str(decision), by=str(item.get("by") or by),
+            at=str(item.get("at") or utc_now()), reason=item.get("reason"),
+            score=item.get("score"),
+        )))  # fmt: skip
+    homes = writer.record_profiles([k for _, j in accepted for k in (j.left, j.right)])
+    known = []
+    for line, judgement in accepted:
+        missing = [k for k in (judgement.left, judgement.right) if k not in homes]
+        if missing:
+            report.skipped.append((line, f"no record {missing[0]!r}"))
+        else:
+            known.append(judgement)
+    for start in range(0, len(known), 1000):
+        chunk = known[start : start + 1000]
+        plan = _Plan(
+            action="import",
+            summary=f"imported {len(chunk)} judgements",
+            profiles={homes[k] for j in chunk for k in (j.left, j.right)},
+            judgements=chunk,
+        )
+        _apply(writer, settings, plan, by=by)
+        report.imported += len(chunk)
+    return report
