@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from directory import admin
 from directory.auth import Role, RoleCache
 from directory.graph_access import open_graph
 from directory.graphql_api import Context, schema
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"detail": "the identity graph is unavailable; try again shortly"}, status_code=503
         )
 
+    admin.install(app)
     graphql = GraphQLEndpoint(schema, graphql_ide="graphiql")
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from graph.model import StoredIdentifier, StoredProfile, StoredRecord
 from graph.reader import GraphReader
-from resolvers.identifiers import IdentifierError, canonical_type, normalise
+from resolvers.identifiers import KNOWN_TYPES, IdentifierError, canonical_type, normalise
 from resolvers.names import fold
 
 # An IP is evidence about who used it only near the time it was seen.
@@ -249,3 +249,31 @@ def golden_record(
             )
         )
     return golden
+
+
+def find(
+    reader: GraphReader, *, query: str, region: str | None, first: int = 20
+) -> list[StoredProfile]:
+    """The search box: a profile id, an identifier (as `type:value`, or any value
+    some identifier type reads, e.g. an email, a phone, an @handle), or a name.
+    Identifier matches come first."""
+    text = query.strip()
+    if not text:
+        return []
+    found: dict[str, StoredProfile] = {}
+    if (live := reader.resolve_profile_id(text)) and (profile := reader.profile(live)):
+        found[profile.id] = profile
+    type_, _, value = text.partition(":")
+    if value and canonical_type(type_) in KNOWN_TYPES:
+        guesses = [(canonical_type(type_), value)]
+    else:
+        guesses = [(kind, text) for kind in sorted(KNOWN_TYPES) if kind != "ip"]
+        guesses += [("ip", text)] if any(c in text for c in ".:") else []
+    for kind, raw in guesses:
+        for profile in profiles_by_identifier(
+            reader, type_=kind, value=raw, region=region, limit=first
+        ):
+            found.setdefault(profile.id, profile)
+    for profile in search(reader, name=text, first=first):
+        found.setdefault(profile.id, profile)
+    return list(found.values())[:first]

@@ -68,7 +68,9 @@ def review_queue(
         pair = frozenset((row.left_profile, row.right_profile))
         if pair not in items:
             items[pair] = QueueItem(row, row.probability * factor, factor)
-    return list(items.values())[:first]
+    # Ranked again on the sizes just read (the stored rank is refreshed after
+    # each change, this covers candidates stored before a profile grew).
+    return sorted(items.values(), key=lambda item: -item.priority)[:first]
 
 
 @dataclass
