@@ -54,6 +54,7 @@ class LoginRequiredError(Exception):
 
 def install(app: FastAPI) -> None:
     """Add the admin UI to the app."""
+    app.state.queue = stewardship.QueueSnapshots()
     app.include_router(router)
     app.mount("/admin/static", StaticFiles(directory=_HERE / "static"), name="admin-static")
     app.add_middleware(ServerTiming)
@@ -95,6 +96,7 @@ class Page:
     writer: GraphWriter
     settings: Settings
     caller: Caller
+    queue: stewardship.QueueSnapshots
 
     def render(self, template: str, **context: Any) -> HTMLResponse:
         done = self.request.query_params.get("done")
@@ -123,7 +125,7 @@ def _page(request: Request) -> Page:
         raise LoginRequiredError(
             _here(request), f"the admin UI needs a steward key; yours is {caller.role.value}"
         )
-    return Page(request, state.writer, state.settings, caller)
+    return Page(request, state.writer, state.settings, caller, state.queue)
 
 
 def _back(target: str, **query: str) -> RedirectResponse:
@@ -192,8 +194,8 @@ def home() -> Response:
 def queue(request: Request, status: str = "pending", source: str = "", kind: str = "") -> Response:
     page = _page(request)
     try:
-        items = stewardship.review_queue(page.writer, status=status, source=source or None,
-                                         kind=kind or None, first=50)  # fmt: skip
+        items = page.queue.items(page.writer, status=status, source=source or None,
+                            kind=kind or None, first=50)  # fmt: skip
     except stewardship.StewardError as error:
         return _back("/admin/queue", error=str(error))
     keys = [k for item in items for k in (item.candidate.left, item.candidate.right)]
@@ -261,17 +263,23 @@ def review(request: Request, left: str, right: str) -> Response:
         explained=explained.explanation if explained else None, heads=heads, homes=homes,
         history=page.writer.judgement_history(left, right),
         candidate=page.writer.review_between(left, right),
-        next_url=_next_candidate(page.writer, skip={(left, right)}),
+        next_url=f"/admin/next?{urlencode({'skip': f'{left} {right}'})}",
     )  # fmt: skip
 
 
-def _next_candidate(writer: GraphWriter, skip: set[tuple[str, str]]) -> str:
-    """The URL of the most consequential pending candidate (the queue when none)."""
-    for item in stewardship.review_queue(writer, first=len(skip) + 1):
+@router.get("/next")
+def next_candidate(request: Request, skip: str = "", done: str = "") -> Response:
+    """On to the most consequential pending candidate (other than `skip`, a pair
+    of record keys); the queue when there is none."""
+    page = _page(request)
+    skipped = tuple(skip.split()[:2])
+    target = "/admin/queue"
+    for item in page.queue.items(page.writer, first=2):
         pair = (item.candidate.left, item.candidate.right)
-        if pair not in skip:
-            return review_url(*pair)
-    return "/admin/queue"
+        if pair != skipped:
+            target = review_url(*pair)
+            break
+    return _back(target, done=done) if done else _back(target)
 
 
 @router.post("/decide")
@@ -288,8 +296,9 @@ def decide(
     ))  # fmt: skip
     if isinstance(result, str):
         return _back(here, error=result)
+    page.queue.forget(left, right)
     # On to the next candidate: a steward works through the queue.
-    return _back(_next_candidate(page.writer, skip={(left, right)}), done=result.id)
+    return _back("/admin/next", skip=f"{left} {right}", done=result.id)
 
 
 # --- profiles -----------------------------------------------------------------

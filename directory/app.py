@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.roles = RoleCache()
         app.state.writer = await run_in_threadpool(open_graph, settings)
         log.info("graph ready (%s)", app.state.writer.backend.dialect.engine)
+        app.state.queue.warm(app.state.writer)
         try:
             yield
         finally:

@@ -10,7 +10,10 @@ before and after: the history shows it, and `undo` puts the "before" back.
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +22,14 @@ from ulid import ULID
 
 from directory.profiles import golden_record
 from directory.settings import Settings
+from graph.judgements import REVIEW_CHANGED
 from graph.model import Event, Judgement, ReviewRow
 from graph.store import GraphWriter
 from resolvers.deterministic import clusters
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, resolve
+
+log = logging.getLogger("directory.stewardship")
 
 DECISIONS = ("same", "different", "unsure")
 QUEUE_STATUSES = ("pending", "unsure")
@@ -71,6 +77,93 @@ def review_queue(
     # Ranked again on the sizes just read (the stored rank is refreshed after
     # each change, this covers candidates stored before a profile grew).
     return sorted(items.values(), key=lambda item: -item.priority)[:first]
+
+
+QueueFilter = tuple[str, str | None, str | None]  # status, source, kind
+
+
+class QueueSnapshots:
+    """The review queue as the UI shows it: per filter, the top `depth`
+    candidates, kept in memory and refreshed in the background once older than
+    `ttl_s`. Ranking every candidate of a big graph takes seconds; a page must
+    not wait for it. Pairs decided here leave the snapshots at once."""
+
+    def __init__(
+        self, *, ttl_s: float = 30.0, min_interval_s: float = 5.0, depth: int = 300
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._min_interval_s = min_interval_s
+        self._depth = depth
+        self._lock = threading.Lock()
+        self._snapshots: dict[QueueFilter, _Snapshot] = {}
+        self._refreshing: set[QueueFilter] = set()
+        self._decided: dict[frozenset[str], float] = {}  # pair -> when it was decided here
+
+    def items(
+        self, writer: GraphWriter, *, status: str = "pending", source: str | None = None,
+        kind: str | None = None, first: int = 50,
+    ) -> list[QueueItem]:  # fmt: skip
+        key = (status, source, kind)
+        version = writer.setting(REVIEW_CHANGED)
+        with self._lock:
+            snapshot = self._snapshots.get(key)
+        age = time.monotonic() - snapshot.started if snapshot else 0.0
+        if snapshot is None or (not snapshot.items and snapshot.version != version):
+            snapshot = self._build(writer, key)  # nothing to show meanwhile
+        elif age > self._ttl_s or (snapshot.version != version and age > self._min_interval_s):
+            self._refresh_later(writer, key)
+        with self._lock:
+            hidden = {pair for pair, at in self._decided.items() if at >= snapshot.started}
+        return [i for i in snapshot.items if _pair(i) not in hidden][:first]
+
+    def forget(self, left: str, right: str) -> None:
+        """A pair was just decided: never show it from an older snapshot."""
+        with self._lock:
+            self._decided[frozenset((left, right))] = time.monotonic()
+
+    def warm(self, writer: GraphWriter) -> None:
+        """Build the default queue in the background (at start)."""
+        self._refresh_later(writer, ("pending", None, None))
+
+    def _build(self, writer: GraphWriter, key: QueueFilter) -> _Snapshot:
+        started = time.monotonic()
+        version = writer.setting(REVIEW_CHANGED)
+        status, source, kind = key
+        items = review_queue(writer, status=status, source=source, kind=kind, first=self._depth)
+        snapshot = _Snapshot(started, version, items)
+        with self._lock:
+            self._snapshots[key] = snapshot
+            oldest = min(s.started for s in self._snapshots.values())
+            self._decided = {p: at for p, at in self._decided.items() if at >= oldest}
+        return snapshot
+
+    def _refresh_later(self, writer: GraphWriter, key: QueueFilter) -> None:
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def refresh() -> None:
+            try:
+                self._build(writer, key)
+            except Exception:  # a failed refresh keeps the old snapshot
+                log.exception("refreshing the review queue failed")
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=refresh, name="review-queue", daemon=True).start()
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    started: float  # monotonic time the read began
+    version: str | None  # the graph's review-changed marker then
+    items: list[QueueItem]
+
+
+def _pair(item: QueueItem) -> frozenset[str]:
+    return frozenset((item.candidate.left, item.candidate.right))
 
 
 @dataclass

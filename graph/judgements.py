@@ -5,6 +5,7 @@ edges between records), the review queue (REVIEW edges) and the audit trail
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from graph.backend import Row, Statement
 from graph.model import Event, Judgement, MatchEdge, ReviewRow
 from graph.reader import GraphReader
 
+REVIEW_CHANGED = "review_changed"  # a new value whenever review candidates change
 _JUDGEMENT_FIELDS = (
     "j.id AS id, startNode(j).key AS left, endNode(j).key AS right, j.decision AS decision, "
     "j.by AS by, j.at AS at, j.reason AS reason, j.score AS score"
@@ -33,6 +35,18 @@ _STATUS = "CASE WHEN {decision} = 'retracted' THEN null ELSE {decision} END"
 
 class JudgementStore(GraphReader):
     """Judgements, review candidates and steward events."""
+
+    @staticmethod
+    def _set_setting(name: str, value: str) -> Statement:
+        return Statement(
+            "set_setting",
+            "MERGE (s:Setting {name: $name}) SET s.value = $value",
+            {"name": name, "value": value},
+        )
+
+    def _review_changed(self) -> Statement:
+        """Marks that the review queue changed (its readers rebuild what they keep)."""
+        return self._set_setting(REVIEW_CHANGED, uuid.uuid4().hex)
 
     def add_judgements(self, judgements: Sequence[Judgement]) -> list[str]:
         """Store judgements; each supersedes (marks, never deletes) the current
@@ -63,6 +77,7 @@ class JudgementStore(GraphReader):
                 "(b:Record {key: j.right}) SET m.status = " + _STATUS.format(decision="j.decision"),
                 {"rows": rows},
             ),
+            self._review_changed(),
         )
         return [row["id"] for row in results[1]]
 
@@ -145,6 +160,7 @@ class JudgementStore(GraphReader):
                 "SET m.status = " + _STATUS.format(decision="j.decision"),
                 {"keys": list(keys or [])},
             ),
+            self._review_changed(),
         )
 
     def review_queue(

@@ -347,14 +347,6 @@ class GraphWriter(JudgementStore):
     def set_setting(self, name: str, value: str) -> None:
         self.backend.write(self._set_setting(name, value))
 
-    @staticmethod
-    def _set_setting(name: str, value: str) -> Statement:
-        return Statement(
-            "set_setting",
-            "MERGE (s:Setting {name: $name}) SET s.value = $value",
-            {"name": name, "value": value},
-        )
-
     def save_match_model(self, version: str, body: str, trained_at: str) -> None:
         """Store a trained model (kept, never overwritten) and make it current."""
         self._write(

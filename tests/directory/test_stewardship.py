@@ -231,3 +231,21 @@ def test_steward_actions_over_graphql_need_the_steward_role(
     assert [entry["action"] for entry in found] == ["undo", "merge"]
     assert found[0]["undoneBy"] is None
     assert found[1]["undoneBy"] is not None
+
+
+def test_queue_snapshots_hide_decided_pairs_at_once_and_follow_changes(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    snapshots = stewardship.QueueSnapshots(ttl_s=3600, min_interval_s=3600)
+    assert snapshots.items(falkor) == []  # an empty graph: nothing kept yet
+    records, _ = population(people=40)
+    load(falkor, records, settings)
+    _full_resolution(falkor, settings)
+    # The graph says the queue changed, and what was kept is empty: read again now.
+    shown = snapshots.items(falkor, first=5)
+    assert [i.candidate for i in shown] == [
+        i.candidate for i in stewardship.review_queue(falkor, first=5)
+    ]
+    top = shown[0].candidate
+    snapshots.forget(top.left, top.right)
+    assert top not in [i.candidate for i in snapshots.items(falkor, first=5)]
