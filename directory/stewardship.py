@@ -209,6 +209,8 @@ def decide(
     for key in (left, right):
         if key not in homes:
             raise StewardError(f"no record {key!r}")
+    if decision == "same" and homes[left] != homes[right]:
+        _no_standing_different(writer, homes[left], homes[right])
     candidate = writer.review_between(left, right)
     judgement = _judgement(left, right, decision, by, reason,
                            score=candidate.probability if candidate else None)  # fmt: skip
@@ -219,6 +221,18 @@ def decide(
         judgements=[judgement],
     )
     return _apply(writer, settings, plan, by=by)
+
+
+def _no_standing_different(writer: GraphWriter, one: str, other: str) -> None:
+    """Refuse to join two profiles that a person said hold different people."""
+    members = dict(writer.profile_record_pairs([one, other]))
+    for j in writer.current_judgements(sorted(members)):
+        sides = {members.get(j.left), members.get(j.right)}
+        if j.decision == "different" and sides == {one, other}:
+            raise StewardError(
+                f"{j.by} judged {j.left} and {j.right} not the same ({j.at}); "
+                "merge the two profiles to overrule that"
+            )
 
 
 def _said(decision: str) -> str:

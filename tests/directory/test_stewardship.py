@@ -249,3 +249,18 @@ def test_queue_snapshots_hide_decided_pairs_at_once_and_follow_changes(
     top = shown[0].candidate
     snapshots.forget(top.left, top.right)
     assert top not in [i.candidate for i in snapshots.items(falkor, first=5)]
+
+
+def test_same_is_refused_across_a_standing_not_the_same(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    load(falkor, FAMILY, settings)
+    family = profile_of(falkor, "crm", "1")
+    stewardship.split(falkor, settings, profile_id=family, records=["crm/3", "helpdesk/4"],
+                      by="sara")  # fmt: skip
+    with pytest.raises(stewardship.StewardError, match="not the same"):
+        stewardship.decide(falkor, settings, left="web/2", right="helpdesk/4", decision="same",
+                           by="marc")  # fmt: skip
+    other = profile_of(falkor, "crm", "3")
+    stewardship.merge(falkor, settings, profile_ids=[family, other], survivor=family, by="marc")
+    assert profile_of(falkor, "helpdesk", "4") == family  # a merge overrules it
