@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from directory import profiles, stewardship
+from directory import experts, profiles, stewardship
 from directory.auth import Caller, Role
 from directory.graph_picture import identity_graph_svg
 from directory.ingest import MODELS
@@ -40,6 +40,7 @@ COOKIE = "directory_admin_key"
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
 router = APIRouter(prefix="/admin")
+everyone = APIRouter()  # pages for any signed-in role
 _MESSAGES = ("done", "error", "notice")  # query parameters that carry a message
 
 
@@ -56,6 +57,7 @@ def install(app: FastAPI) -> None:
     """Add the admin UI to the app."""
     app.state.queue = stewardship.QueueSnapshots()
     app.include_router(router)
+    app.include_router(everyone)
     app.mount("/admin/static", StaticFiles(directory=_HERE / "static"), name="admin-static")
     app.add_middleware(ServerTiming)
 
@@ -73,7 +75,7 @@ class ServerTiming:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/admin"):
+        if scope["type"] != "http" or not scope["path"].startswith(("/admin", "/experts")):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -102,6 +104,7 @@ class Page:
         done = self.request.query_params.get("done")
         context |= {
             "caller": self.caller,
+            "steward": Role.STEWARD,
             "done": self.writer.event(done) if done else None,
             "error": self.request.query_params.get("error"),
             "notice": self.request.query_params.get("notice"),
@@ -116,21 +119,20 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{urlencode(query)}" if query else "")
 
 
-def _page(request: Request) -> Page:
+def _page(request: Request, needs: Role = Role.STEWARD) -> Page:
     state = request.app.state
     caller = state.roles.caller_of(state.writer, request.cookies.get(COOKIE))
     if caller is None:
         raise LoginRequiredError(_here(request))
-    if not caller.role.allows(Role.STEWARD):
-        raise LoginRequiredError(
-            _here(request), f"the admin UI needs a steward key; yours is {caller.role.value}"
-        )
+    if not caller.role.allows(needs):
+        message = f"this page needs a {needs.value} key; yours is {caller.role.value}"
+        raise LoginRequiredError(_here(request), message)
     return Page(request, state.writer, state.settings, caller, state.queue)
 
 
 def _back(target: str, **query: str) -> RedirectResponse:
     """See-other to a page of ours (never elsewhere), with a message."""
-    if not target.startswith("/admin") or target.startswith("//"):
+    if not target.startswith(("/admin", "/experts")) or target.startswith("//"):
         target = "/admin/queue"
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}{urlencode(query)}" if query else target, 303)
@@ -166,11 +168,12 @@ def login_form(request: Request, next: str = "/admin/queue", error: str = "") ->
 def login(request: Request, key: str = Form(...), next: str = Form("/admin/queue")) -> Response:  # noqa: A002
     state = request.app.state
     caller = state.roles.caller_of(state.writer, key.strip())
-    if caller is None or not caller.role.allows(Role.STEWARD):
-        why_not = "unknown key" if caller is None else f"a {caller.role.value} key cannot steward"
-        return _back("/admin/login", next=next, error=why_not)
-    response = _back(next)
-    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path="/admin",
+    if caller is None:
+        return _back("/admin/login", next=next, error="unknown key")
+    # Agents sign in for expert search; the stewards' pages would send them back.
+    target = next if caller.role.allows(Role.STEWARD) or next.startswith("/experts") else "/experts"
+    response = _back(target)
+    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path="/",
                         max_age=12 * 3600)  # fmt: skip
     return response
 
@@ -178,7 +181,7 @@ def login(request: Request, key: str = Form(...), next: str = Form("/admin/queue
 @router.post("/logout")
 def logout() -> Response:
     response = _back("/admin/login")
-    response.delete_cookie(COOKIE, path="/admin")
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 
@@ -450,3 +453,16 @@ def search(request: Request, q: str = "") -> Response:
     if len(found) == 1:
         return RedirectResponse(f"/admin/profiles/{quote(found[0].id)}", status_code=303)
     return page.render("search.html", query=q, found=found)
+
+
+# --- expert search (any role) ----------------------------------------------------
+
+
+@everyone.get("/experts", response_class=HTMLResponse)
+def experts_page(request: Request, q: str = "") -> Response:
+    page = _page(request, needs=Role.AGENT)
+    found = None
+    if q.strip():
+        found = experts.search(page.writer, query=q, first=10, role=page.caller.role,
+                               field_roles=page.settings.field_roles)  # fmt: skip
+    return page.render("experts.html", question=q, found=found)

@@ -19,6 +19,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
+from directory import experts as experts_service
 from directory import profiles as service
 from directory import stewardship
 from directory.auth import Caller, Role
@@ -443,6 +444,63 @@ class ReviewCandidate:
         )  # fmt: skip
 
 
+@strawberry.type(description="Who a hit is")
+class PersonRef:
+    id: strawberry.ID
+    display_name: str | None
+
+
+@strawberry.type(description="One asked skill's part of an expert's score")
+class SkillScore:
+    skill: str
+    score: float = strawberry.field(description="log2(1 + inferred) + 0.5 if declared")
+    inferred: float = strawberry.field(
+        description="evidence weights (wiki, blog 1; helpdesk 0.8; microblog 0.5), each "
+        "halved every 180 days of age"
+    )
+    evidence: int = strawberry.field(description="records behind it")
+    declared: bool = strawberry.field(description="the person lists it themselves (HR)")
+    last_seen: str | None
+
+
+@strawberry.type(description="A record that shows the skill")
+class EvidenceSnippet:
+    record: str
+    source: str
+    at: str | None
+    text: str
+    skills: list[str]
+
+
+@strawberry.type(description="A way to reach an expert")
+class ContactPoint:
+    type: str
+    value: str
+
+
+@strawberry.type(description="An employee who knows about what was asked")
+class ExpertHit:
+    score: float = strawberry.field(description="the sum of the asked skills' scores")
+    profile: PersonRef
+    skills: list[SkillScore] = strawberry.field(description="the score's parts")
+    department: str | None
+    title: str | None
+    location: str | None
+    contact: list[ContactPoint]
+    evidence: list[EvidenceSnippet]
+
+    @staticmethod
+    def of(hit: experts_service.ExpertHit) -> ExpertHit:
+        return ExpertHit(
+            score=hit.score,
+            profile=PersonRef(id=strawberry.ID(hit.profile_id), display_name=hit.display_name),
+            skills=[SkillScore(**vars(m)) for m in hit.matches],
+            department=hit.department, title=hit.title, location=hit.location,
+            contact=[ContactPoint(type=t, value=v) for t, v in hit.contact],
+            evidence=[EvidenceSnippet(**vars(s)) for s in hit.evidence],
+        )  # fmt: skip
+
+
 @strawberry.type
 class ImportResult:
     read: int
@@ -570,6 +628,20 @@ class Query:
             for j in ctx.writer.all_judgements()
         ]
 
+    @strawberry.field(
+        permission_classes=[IsAgent],
+        description="Who knows about this? A question or a pasted customer message in any of "
+        "English, Spanish or French; employees ranked by the skills it asks about "
+        "(not-searchable employees never appear; fields limited to higher roles are null).",
+    )
+    def experts(self, info: strawberry.Info, query: str, first: int = 10) -> list[ExpertHit]:
+        ctx: Context = info.context
+        found = experts_service.search(
+            ctx.writer, query=query, first=max(1, min(first, 50)), role=ctx.role,
+            field_roles=ctx.settings.field_roles,
+        )  # fmt: skip
+        return [ExpertHit.of(hit) for hit in found.hits]
+
     @strawberry.field(permission_classes=[IsAgent], description="Profiles by name, best first.")
     def search_profiles(self, info: strawberry.Info, name: str, first: int = 10) -> list[Profile]:
         ctx: Context = info.context
@@ -673,6 +745,19 @@ class Mutation:
         return _act(lambda: stewardship.undo(
             ctx.writer, ctx.settings, event_id=str(action_id), by=ctx.who
         ))  # fmt: skip
+
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Whether an employee appears in expert search (true by default).",
+    )
+    def set_searchable(
+        self, info: strawberry.Info, profile_id: strawberry.ID, searchable: bool
+    ) -> bool:
+        ctx: Context = info.context
+        live = ctx.writer.resolve_profile_id(str(profile_id))
+        if live is None or not ctx.writer.set_searchable(live, searchable):
+            raise GraphQLError(f"no profile {profile_id!r}")
+        return True
 
     @strawberry.mutation(
         permission_classes=[IsSteward],

@@ -13,7 +13,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from resolvers.model import Record, utc_now, utc_text
 from resolvers.names import fold
 from resolvers.online import RESOLUTION_LOCK, ResolutionOutcome, resolve
 from resolvers.records import ParsedLine
+from resolvers.skills import record_evidence, refresh_expertise
 
 log = logging.getLogger("directory.ingest")
 
@@ -106,6 +107,7 @@ class Batch:
     records: list[Record]
     rows: list[dict[str, Any]]
     resolution_rows: list[RecordRow]  # as if new; stored state is added under the lock
+    evidence: list[dict[str, Any]]  # per record: the skills it is evidence of
 
     @staticmethod
     def of(parsed: Sequence[ParsedLine], origin: str) -> Batch:
@@ -124,6 +126,7 @@ class Batch:
             records,
             [_record_row(r) for r in records],
             [_resolution_row(r) for r in records],
+            [_evidence_row(r) for r in records],
         )
 
 
@@ -187,9 +190,20 @@ def ingest_batch(
             report.review_candidates += online.review
             if online.resolution:
                 report.profiles_merged += online.resolution.profiles_merged
+        _update_expertise(writer, batch, existing=before.keys())
     valid = batch.read - len(batch.rejected)
     report.created += len(keys) - len(before)
     report.updated += valid - (len(keys) - len(before))
+
+
+def _update_expertise(writer: GraphWriter, batch: Batch, *, existing: Set[str]) -> None:
+    """Store what the batch's records are evidence of, and recompute what the
+    employees among them know (their profiles may also have just merged)."""
+    changed = [row for row in batch.evidence if row["evidence"] or row["key"] in existing]
+    writer.set_evidence(changed)
+    employees = [row["key"] for row in batch.evidence if row["kind"] == "employee"]
+    if employees:
+        refresh_expertise(writer, writer.record_profiles(employees).values())
 
 
 def _add(report: IngestReport, outcome: ResolutionOutcome) -> None:
@@ -240,6 +254,11 @@ def _record_row(record: Record) -> dict[str, Any]:
             for identifier in record.identifiers
         ],
     }
+
+
+def _evidence_row(record: Record) -> dict[str, Any]:
+    found = record_evidence(record.source, record.kind, record.text, list(record.topics))
+    return {"key": record.key, "kind": record.kind, "evidence": [vars(e) for e in found]}
 
 
 def _utc_or_none(moment: datetime | None) -> str | None:

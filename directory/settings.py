@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         description="conflicting facts (birth date, personal id, given name) that always "
         "keep two records apart; fewer only raise the bar (100x per fact)",
     )
+    field_roles: dict[str, str] = Field(
+        default_factory=lambda: {"phone": "steward"},
+        description="profile fields (department, title, location, email, phone, handles) "
+        "that expert search shows only to this role or a higher one",
+    )
 
     @property
     def thresholds(self) -> Thresholds:

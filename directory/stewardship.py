@@ -28,6 +28,7 @@ from graph.store import GraphWriter
 from resolvers.deterministic import clusters
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, resolve
+from resolvers.skills import refresh_expertise
 
 log = logging.getLogger("directory.stewardship")
 
@@ -210,7 +211,7 @@ def decide(
         if key not in homes:
             raise StewardError(f"no record {key!r}")
     if decision == "same" and homes[left] != homes[right]:
-        _no_standing_different(writer, homes[left], homes[right])
+        _no_standing_different(writer, homes[left], homes[right], (left, right))
     candidate = writer.review_between(left, right)
     judgement = _judgement(left, right, decision, by, reason,
                            score=candidate.probability if candidate else None)  # fmt: skip
@@ -223,12 +224,16 @@ def decide(
     return _apply(writer, settings, plan, by=by)
 
 
-def _no_standing_different(writer: GraphWriter, one: str, other: str) -> None:
-    """Refuse to join two profiles that a person said hold different people."""
+def _no_standing_different(
+    writer: GraphWriter, one: str, other: str, pair: tuple[str, str]
+) -> None:
+    """Refuse to join two profiles that a person said hold different people
+    (unless it is this very pair, judged again: the newer judgement wins)."""
     members = dict(writer.profile_record_pairs([one, other]))
     for j in writer.current_judgements(sorted(members)):
         sides = {members.get(j.left), members.get(j.right)}
-        if j.decision == "different" and sides == {one, other}:
+        again = {j.left, j.right} == set(pair)
+        if j.decision == "different" and sides == {one, other} and not again:
             raise StewardError(
                 f"{j.by} judged {j.left} and {j.right} not the same ({j.at}); "
                 "merge the two profiles to overrule that"
@@ -434,6 +439,7 @@ def _apply(
             )
         homes = writer.record_profiles(keys)
         _refresh_names(writer, settings, plan.overrides.keys() | set(homes.values()))
+        refresh_expertise(writer, set(homes.values()))
         after = _snapshot(writer, set(homes.values()) | plan.profiles)
         writer.refresh_review(keys)
         event = Event(

@@ -25,6 +25,10 @@ Edges, each with its provenance:
   every resolution.
 - `(Event {id, action, by, at, summary, profiles, detail, undone_by})-[:ABOUT]->(Profile)`:
   the audit trail of steward actions, with the state before and after in `detail`.
+- `(Record)-[:EVIDENCES {weight, declared}]->(Skill {name})` and
+  `(Profile)-[:KNOWS {score, inferred, evidence, declared, last_seen}]->(Skill)`:
+  what a record says its author knows, and what an employee knows in all
+  (`graph/expertise.py`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from graph.backend import GraphBackend, SchemaSpec
 SCHEMA = SchemaSpec(
     unique=[("Record", "key"), ("Identifier", "key"), ("Profile", "id"), ("ApiKey", "hash"),
             ("Lock", "name"), ("MatchModel", "version"), ("Setting", "name"),
-            ("Event", "id")],
+            ("Event", "id"), ("Skill", "name")],
     indexes=[],
     fulltext=[("Record", "search_name")],  # the folded name: accents, case ignored
 )  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 
 from graph.backend import Row, Statement
 from graph.errors import GraphError
+from graph.expertise import ExpertiseStore
 from graph.judgements import JudgementStore
 from graph.model import (
     LINKING_STRENGTHS,
@@ -44,7 +45,7 @@ _LINK_GROUP = (
 )
 
 
-class GraphWriter(JudgementStore):
+class GraphWriter(JudgementStore, ExpertiseStore):
     """Reads plus the writes of ingest, resolution and the stewards' actions."""
 
     def _write(self, name: str, cypher: str, /, **params: Any) -> list[Row]:

@@ -27,6 +27,7 @@ from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_id, splits
 from resolvers.pairwork import PairWork
 from resolvers.probabilistic import Decisions, Thresholds, decide, judged_apart_index
+from resolvers.skills import refresh_expertise
 
 log = logging.getLogger("resolvers.batch")
 
@@ -162,6 +163,7 @@ def _run(
     _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
                     report=report, progress=progress)  # fmt: skip
     writer.refresh_review()
+    refresh_expertise(writer, writer.profiles_with_evidence())
     clock.lap("write")
 
 

@@ -182,15 +182,29 @@ def test_search_finds_profiles_by_identifier_and_name(
     assert profile_of(graph_of, "crm", "1") in page.url
 
 
-def test_an_agent_key_cannot_sign_in(
-    browser: Any, server: LiveServer, keys: dict[Role, str]
-) -> None:
+def test_an_agent_finds_experts_but_not_the_stewards_pages(
+    browser: Any, server: LiveServer, keys: dict[Role, str], graph_of: GraphWriter,
+    settings: Settings,
+) -> None:  # fmt: skip
+    hr = rec("hr", "E1", "Ana Gil", employee_id="E1") | {
+        "kind": "employee", "attributes": {"department": "Network Engineering",
+                                           "title": "IP Architect"}}  # fmt: skip
+    wiki = rec("wiki", "w1", "Ana Gil", employee_id="E1") | {
+        "kind": "employee", "text": "Runbook: adressage IPv6 sur les box."}  # fmt: skip
+    load(graph_of, [hr, wiki], settings)
     tab = browser.new_page()
     tab.goto(f"{server.url}/admin/login")
     tab.get_by_label("API key").fill(keys[Role.AGENT])
     tab.get_by_role("button", name="Sign in").click()
-    tab.wait_for_selector(".banner.error")
-    assert "cannot steward" in tab.locator(".banner.error").inner_text()
+    tab.wait_for_url("**/experts")
+    tab.get_by_label("A question or a customer's message").fill("¿quién sabe de doble pila?")
+    tab.get_by_role("button", name="Find experts").click()
+    tab.wait_for_selector("li.expert")
+    assert "Ana Gil" in tab.locator("li.expert h2").first.inner_text()
+    assert "IP Architect" in tab.locator("li.expert .meta").first.inner_text()
+    assert "adressage IPv6" in tab.locator("li.expert blockquote").first.inner_text()
+    assert _unlabelled_controls(tab) == []
     tab.goto(f"{server.url}/admin/history")
     assert "/admin/login" in tab.url
+    assert "needs a steward key" in tab.locator(".banner.error").inner_text()
     tab.close()
