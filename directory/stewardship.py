@@ -97,7 +97,7 @@ class QueueSnapshots:
         self._depth = depth
         self._lock = threading.Lock()
         self._snapshots: dict[QueueFilter, _Snapshot] = {}
-        self._refreshing: set[QueueFilter] = set()
+        self._refreshing: dict[QueueFilter, threading.Event] = {}  # set when done
         self._decided: dict[frozenset[str], float] = {}  # pair -> when it was decided here
 
     def items(
@@ -108,6 +108,11 @@ class QueueSnapshots:
         version = writer.setting(REVIEW_CHANGED)
         with self._lock:
             snapshot = self._snapshots.get(key)
+            underway = self._refreshing.get(key)
+        if snapshot is None and underway is not None:  # the first read is underway: join it
+            underway.wait(timeout=120)
+            with self._lock:
+                snapshot = self._snapshots.get(key)
         age = time.monotonic() - snapshot.started if snapshot else 0.0
         if snapshot is None or (not snapshot.items and snapshot.version != version):
             snapshot = self._build(writer, key)  # nothing to show meanwhile
@@ -142,7 +147,7 @@ class QueueSnapshots:
         with self._lock:
             if key in self._refreshing:
                 return
-            self._refreshing.add(key)
+            done = self._refreshing[key] = threading.Event()
 
         def refresh() -> None:
             try:
@@ -151,7 +156,8 @@ class QueueSnapshots:
                 log.exception("refreshing the review queue failed")
             finally:
                 with self._lock:
-                    self._refreshing.discard(key)
+                    del self._refreshing[key]
+                done.set()
 
         threading.Thread(target=refresh, name="review-queue", daemon=True).start()
 

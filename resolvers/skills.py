@@ -45,7 +45,7 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "bloques de puertos", "blocs de ports", "port blocks", "double nat", "doble nat",
     ),
     "fibre": (
-        "fibre", "fiber", "fibra", "ftth", "fibra optica", "fibre optique", "gpon", "ont",
+        "fibre", "fiber", "fibra", "ftth", "fibra optica", "fibre optique", "gpon", "ont device",
         "onu", "splitter", "fibre to the home",
     ),
     "5g": (
@@ -56,7 +56,33 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "billing code", "billing codes", "codigo de facturacion", "codigos de facturacion",
         "code de facturation", "codes de facturation", "concepto de la factura",
         "cargo en la factura", "ligne de facture", "line on the bill", "portal movil",
-        "portail mobile", "rating",
+        "portail mobile", "rating engine",
+    ),
+    "voip": (
+        "voip", "voice over ip", "sip", "sip trunk", "telefonia ip", "telefono fijo",
+        "linea fija", "telephonie ip", "ligne fixe", "landline", "softphone",
+    ),
+    "wifi": (
+        "wifi", "wi fi", "wlan", "mesh", "repetidor", "repeteur", "extender", "channel overlap",
+        "canal wifi", "canal 5 ghz", "5 ghz", "2 4 ghz",
+    ),
+    "iptv": (
+        "iptv", "tv box", "decodificador", "decodeur", "set top box", "multicast", "canales de tv",
+        "chaines tv", "tv channels", "video on demand", "vod",
+    ),
+    "roaming": (
+        "roaming", "itinerancia", "itinerance", "data abroad", "datos en el extranjero",
+        "donnees a l etranger", "roam like at home",
+    ),
+    "esim": ("esim", "e sim", "embedded sim", "sim virtual", "sim virtuelle", "perfil esim"),
+    "bgp": (
+        "bgp", "border gateway protocol", "peering", "ip transit", "route leak", "as path",
+        "anuncio de prefijos", "annonce de prefixes", "prefix announcement",
+    ),
+    "ddos": (
+        "ddos", "denial of service", "denegacion de servicio", "deni de service", "scrubbing",
+        "mitigacion", "mitigation", "volumetric attack", "ataque volumetrico",
+        "attaque volumetrique",
     ),
 }
 # fmt: on
