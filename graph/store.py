@@ -254,14 +254,23 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             for r in rows
         ]
 
-    def matching_page(self, after: str, limit: int) -> list[MatchingRow]:
-        """A page of records, in key order, with what the match model compares."""
+    def record_id_span(self) -> tuple[int, int] | None:
+        """The lowest and highest internal id of a record (None: no records)."""
+        rows = self._read(
+            "record_id_span", "MATCH (r:Record) RETURN min(id(r)) AS lo, max(id(r)) AS hi"
+        )
+        return None if not rows or rows[0]["lo"] is None else (rows[0]["lo"], rows[0]["hi"])
+
+    def matching_page(self, lo: int, hi: int) -> list[MatchingRow]:
+        """The records with internal ids in [lo, hi), with what the match model
+        compares. Paging by id is a range seek; paging by key would sort every
+        remaining record for each page (quadratic on a big graph)."""
         rows = self._read(
             "matching_page",
-            "MATCH (r:Record) WHERE r.key > $after WITH r ORDER BY r.key LIMIT $limit "
+            "MATCH (r:Record) WHERE id(r) >= $lo AND id(r) < $hi "
             + _MATCHING_BODY.format(extra=""),
-            after=after,
-            limit=limit,
+            lo=lo,
+            hi=hi,
         )
         return [_matching_row(r) for r in rows]
 

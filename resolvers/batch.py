@@ -219,13 +219,16 @@ def _resolution_row(row: MatchingRow) -> RecordRow:
 
 
 def _read_all(writer: GraphWriter, progress: Progress) -> list[MatchingRow]:
+    """Every record, in key order (what the resolution's results must not depend on)."""
     rows: list[MatchingRow] = []
     total = writer.count_of("Record")
-    after = ""
-    while page := writer.matching_page(after, _PAGE):
-        rows.extend(page)
-        after = page[-1].key
+    span = writer.record_id_span()
+    if span is None:
+        return rows
+    for lo in range(span[0], span[1] + 1, _PAGE):
+        rows.extend(writer.matching_page(lo, lo + _PAGE))
         progress("read", len(rows), total)
+    rows.sort(key=lambda row: row.key)
     return rows
 
 

@@ -18,7 +18,7 @@ from tests.helpers import load, profile_of, rec
 # Whole-graph reads by nature: paging through every record, counting.
 SCANS_EXPECTED = {"record_assignments", "count_Record", "count_Identifier", "count_profiles",
                   # the batch resolver reads and replaces every record and match edge
-                  "matching_page", "drop_matches", "drop_reviews", "review_candidates",
+                  "record_id_span", "drop_matches", "drop_reviews", "review_candidates",
                   "current_judgements", "review_priority", "review_judged",
                   # the stewards' queue and global history rank every candidate / event
                   "review_queue", "events", "all_judgements",
