@@ -29,6 +29,7 @@ GRAPH_NAME = "directory"
 _SOCKET = "falkordb.sock"
 _PIDFILE = "falkordb.pid"
 _START_TIMEOUT_S = 60.0
+_LOAD_TIMEOUT_S = 1800.0
 
 
 def open_embedded(data_dir: Path, graph_name: str = GRAPH_NAME) -> FalkorDBBackend:
@@ -178,17 +179,24 @@ def _start(data_dir: Path) -> None:
 
 
 def _wait_loaded(data_dir: Path) -> None:
-    """Wait while Redis replays the append-only file (it answers LOADING meanwhile)."""
+    """Wait while Redis replays the append-only file (it answers LOADING meanwhile)
+    and while FalkorDB then rebuilds its indexes (it answers nothing meanwhile:
+    on a million records, tens of seconds)."""
     import redis
 
-    client = redis.Redis(unix_socket_path=str(data_dir / _SOCKET))
+    client = redis.Redis(unix_socket_path=str(data_dir / _SOCKET), socket_timeout=5)
     told = False
+    deadline = time.monotonic() + _LOAD_TIMEOUT_S
     try:
         while True:
             try:
                 client.execute_command("GRAPH.LIST")  # type: ignore[no-untyped-call]
                 return
-            except redis.BusyLoadingError:
+            except (redis.BusyLoadingError, redis.TimeoutError):
+                if time.monotonic() > deadline:
+                    raise GraphUnavailableError(
+                        "start", f"the embedded graph still loads after {_LOAD_TIMEOUT_S:.0f} s"
+                    ) from None
                 if not told:
                     log.info("the embedded graph is loading its data from %s ...", data_dir)
                     told = True
