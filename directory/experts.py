@@ -76,6 +76,7 @@ class ExpertHit:
     department: str | None = None
     title: str | None = None
     location: str | None = None
+    manager: str | None = None  # the manager's employee id, as HR gives it
     contact: list[tuple[str, str]] = field(default_factory=list)
     evidence: list[Snippet] = field(default_factory=list)
 
@@ -120,7 +121,7 @@ def search(
 
 def _allowed(role: Role | None, field_roles: dict[str, str]) -> set[str]:
     """The contact and profile fields this role may see."""
-    fields = {*_CONTACT_TYPES, "department", "title", "location"}
+    fields = {*_CONTACT_TYPES, "department", "title", "location", "manager"}
     return {
         f for f in fields if role is not None and role.allows(Role(field_roles.get(f, "agent")))
     }
@@ -142,7 +143,7 @@ def _describe(
         for row in reversed(rows):  # the newest value wins
             attributes.update(json.loads(row["attributes"] or "{}"))
         attributes.setdefault("location", attributes.get("city", ""))
-        for name in ("department", "title", "location"):
+        for name in ("department", "title", "location", "manager"):
             if name in allowed:
                 setattr(hit, name, attributes.get(name) or None)
         contact = {

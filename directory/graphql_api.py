@@ -486,6 +486,7 @@ class ExpertHit:
     department: str | None
     title: str | None
     location: str | None
+    manager: str | None = strawberry.field(description="the manager's employee id")
     contact: list[ContactPoint]
     evidence: list[EvidenceSnippet]
 
@@ -496,6 +497,7 @@ class ExpertHit:
             profile=PersonRef(id=strawberry.ID(hit.profile_id), display_name=hit.display_name),
             skills=[SkillScore(**vars(m)) for m in hit.matches],
             department=hit.department, title=hit.title, location=hit.location,
+            manager=hit.manager,
             contact=[ContactPoint(type=t, value=v) for t, v in hit.contact],
             evidence=[EvidenceSnippet(**vars(s)) for s in hit.evidence],
         )  # fmt: skip
