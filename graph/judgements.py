@@ -14,6 +14,7 @@ from graph.model import Event, Judgement, MatchEdge, ReviewRow
 from graph.reader import GraphReader
 
 REVIEW_CHANGED = "review_changed"  # a new value whenever review candidates change
+JUDGED = "judged"  # set once the first judgement is stored
 _JUDGEMENT_FIELDS = (
     "j.id AS id, startNode(j).key AS left, endNode(j).key AS right, j.decision AS decision, "
     "j.by AS by, j.at AS at, j.reason AS reason, j.score AS score"
@@ -48,6 +49,10 @@ class JudgementStore(GraphReader):
         """Marks that the review queue changed (its readers rebuild what they keep)."""
         return self._set_setting(REVIEW_CHANGED, uuid.uuid4().hex)
 
+    def any_judgements(self) -> bool:
+        """Whether anybody ever judged two records (one setting read)."""
+        return self.setting(JUDGED) is not None
+
     def add_judgements(self, judgements: Sequence[Judgement]) -> list[str]:
         """Store judgements; each supersedes (marks, never deletes) the current
         one of its pair. The ids of those stored (both records known)."""
@@ -78,6 +83,7 @@ class JudgementStore(GraphReader):
                 {"rows": rows},
             ),
             self._review_changed(),
+            self._set_setting(JUDGED, "yes"),
         )
         return [row["id"] for row in results[1]]
 

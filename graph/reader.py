@@ -35,6 +35,13 @@ class GraphReader:
     def _read(self, name: str, cypher: str, /, **params: Any) -> list[Row]:
         return self.backend.read(Statement(name, cypher, params))
 
+    def setting(self, name: str) -> str | None:
+        """A stored setting's value (which model is current, when resolution ran, ...)."""
+        rows = self._read(
+            "setting", "MATCH (s:Setting {name: $name}) RETURN s.value AS value", name=name
+        )
+        return rows[0]["value"] if rows else None
+
     def resolve_profile_id(self, profile_id: str) -> str | None:
         """Follow merge redirects to the profile an id lives on as, or None."""
         current = profile_id

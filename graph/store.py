@@ -347,13 +347,6 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         )
         return [MatchEdge(**row) for row in rows]
 
-    def setting(self, name: str) -> str | None:
-        """A stored setting's value (which model is current, when resolution ran)."""
-        rows = self._read(
-            "setting", "MATCH (s:Setting {name: $name}) RETURN s.value AS value", name=name
-        )
-        return rows[0]["value"] if rows else None
-
     def set_setting(self, name: str, value: str) -> None:
         self.backend.write(self._set_setting(name, value))
 

@@ -109,8 +109,10 @@ def resolve(
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
     rows = [_without(row, values.generic) for row in batch]
     rows += writer.records_for_resolution(sorted(others)) if others else []
-    stored = [row.key for row in rows if row.profile_id]  # new records carry no judgements
-    found = clusters(rows, writer.current_judgements(stored) if stored else ())
+    # New records carry no judgements, and most graphs have none at all.
+    stored = [row.key for row in rows if row.profile_id]
+    judged = writer.current_judgements(stored) if stored and writer.any_judgements() else ()
+    found = clusters(rows, judged)
     assignment = assign_ids(found, mint, claims)
     previous = {row.key: row.link for row in rows if row.link is not None}
     links = changed_links(found, assignment.profile_ids, previous)
