@@ -90,7 +90,7 @@ class QueueSnapshots:
     not wait for it. Pairs decided here leave the snapshots at once."""
 
     def __init__(
-        self, *, ttl_s: float = 30.0, min_interval_s: float = 5.0, depth: int = 300
+        self, *, ttl_s: float = 30.0, min_interval_s: float = 5.0, depth: int = 2000
     ) -> None:
         self._ttl_s = ttl_s
         self._min_interval_s = min_interval_s
@@ -105,6 +105,10 @@ class QueueSnapshots:
         kind: str | None = None, first: int = 50,
     ) -> list[QueueItem]:  # fmt: skip
         key = (status, source, kind)
+        if source or kind:
+            narrowed = self._narrowed(writer, key, first)
+            if narrowed is not None:
+                return narrowed
         version = writer.setting(REVIEW_CHANGED)
         with self._lock:
             snapshot = self._snapshots.get(key)
@@ -121,6 +125,17 @@ class QueueSnapshots:
         with self._lock:
             hidden = {pair for pair, at in self._decided.items() if at >= snapshot.started}
         return [i for i in snapshot.items if _pair(i) not in hidden][:first]
+
+    def _narrowed(
+        self, writer: GraphWriter, key: QueueFilter, first: int
+    ) -> list[QueueItem] | None:
+        """A filtered queue read off the unfiltered one (kept deeper), when it
+        holds enough candidates of that source or kind; None when it does not."""
+        status, source, kind = key
+        wide = self.items(writer, status=status, first=self._depth)
+        complete = len(wide) < self._depth  # the whole queue is here: filtering it is exact
+        found = [i for i in wide if _matches(i.candidate, source, kind)]
+        return found[:first] if complete or len(found) >= first else None
 
     def forget(self, left: str, right: str) -> None:
         """A pair was just decided: never show it from an older snapshot."""
@@ -167,6 +182,13 @@ class _Snapshot:
     started: float  # monotonic time the read began
     version: str | None  # the graph's review-changed marker then
     items: list[QueueItem]
+
+
+def _matches(candidate: ReviewRow, source: str | None, kind: str | None) -> bool:
+    """As the graph's queue filters: either record's source, either profile's kind."""
+    by_source = source is None or source in (candidate.left_source, candidate.right_source)
+    by_kind = kind is None or kind in (candidate.kind, candidate.right_kind)
+    return by_source and by_kind
 
 
 def _pair(item: QueueItem) -> frozenset[str]:

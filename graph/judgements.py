@@ -186,7 +186,7 @@ class JudgementStore(GraphReader):
             "m.probability AS probability, m.reason AS reason, m.at AS at, "
             "pa.id AS left_profile, pb.id AS right_profile, pa.record_count AS left_size, "
             "pb.record_count AS right_size, a.source AS left_source, "
-            "b.source AS right_source, pa.kind AS kind, "
+            "b.source AS right_source, pa.kind AS kind, pb.kind AS right_kind, "
             "CASE WHEN pa.updated_at > pb.updated_at THEN pa.updated_at "
             "ELSE pb.updated_at END AS touched_at, "
             "coalesce(m.status, 'pending') AS status",

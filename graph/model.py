@@ -178,6 +178,7 @@ class ReviewRow:
     right_size: int
     left_source: str
     right_source: str
-    kind: str
+    kind: str  # of the left record's profile
+    right_kind: str
     touched_at: str | None
     status: str  # pending or unsure

@@ -246,6 +246,12 @@ def test_queue_snapshots_hide_decided_pairs_at_once_and_follow_changes(
     assert [i.candidate for i in shown] == [
         i.candidate for i in stewardship.review_queue(falkor, first=5)
     ]
+    # A filter is read off the whole queue when that holds enough of it.
+    narrowed = snapshots.items(falkor, source="twitter", first=5)
+    assert narrowed
+    assert [i.candidate for i in narrowed] == [
+        i.candidate for i in stewardship.review_queue(falkor, source="twitter", first=5)
+    ]
     top = shown[0].candidate
     snapshots.forget(top.left, top.right)
     assert top not in [i.candidate for i in snapshots.items(falkor, first=5)]
