@@ -143,8 +143,10 @@ class QueueSnapshots:
             self._decided[frozenset((left, right))] = time.monotonic()
 
     def warm(self, writer: GraphWriter) -> None:
-        """Build the default queue in the background (at start)."""
-        self._refresh_later(writer, ("pending", None, None))
+        """Build the unfiltered queues in the background (at start); filtered
+        ones are mostly read off them."""
+        for status in QUEUE_STATUSES:
+            self._refresh_later(writer, (status, None, None))
 
     def _build(self, writer: GraphWriter, key: QueueFilter) -> _Snapshot:
         started = time.monotonic()
