@@ -20,11 +20,10 @@ from typing import Any
 
 from directory.auth import Role
 from graph.store import GraphWriter
-from resolvers.skills import normalise_text, skills_in
+from resolvers.skills import CARD_FIELDS, normalise_text, skills_in
 
-_PER_SKILL = 200  # best employees read per skill asked
+_NOMINATED = 4  # candidates checked per hit asked for (some may not be shown)
 _SNIPPETS = 3
-_SNIPPET_CHARS = 180
 _CONTACT_TYPES = ("email", "phone", "employee_id", "microblog", "twitter", "linkedin", "slack")
 
 
@@ -102,65 +101,55 @@ def search(
     writer: GraphWriter, *, query: str, first: int = 10, role: Role | None = None,
     field_roles: dict[str, str] | None = None,
 ) -> ExpertSearch:  # fmt: skip
-    """Ranked experts for a question (see the module docstring)."""
+    """Ranked experts for a question (see the module docstring). Each asked
+    skill's ranking (kept on the skill) nominates candidates; their own KNOWS
+    edges then give the score and its parts, and who may be shown."""
     skills = understand(writer, query)
-    totals: dict[str, float] = defaultdict(float)
-    matches: dict[str, list[SkillMatch]] = defaultdict(list)
-    for skill in skills:
-        for row in writer.experts_for(skill, _PER_SKILL):
-            totals[row["pid"]] += row["score"]
-            matches[row["pid"]].append(SkillMatch(
-                skill, row["score"], row["inferred"], row["evidence"], bool(row["declared"]),
-                row["last_seen"],
-            ))  # fmt: skip
-    ranked = sorted(totals, key=lambda pid: (-totals[pid], pid))[:first]
-    hits = [ExpertHit(pid, None, round(totals[pid], 4), matches[pid]) for pid in ranked]
-    _describe(writer, hits, set(skills), _allowed(role, field_roles or {}))
-    return ExpertSearch(skills, hits)
+    nominated: dict[str, float] = defaultdict(float)
+    for ranking in writer.skill_tops(skills).values():
+        for pid, score in json.loads(ranking):
+            nominated[pid] += score
+    candidates = sorted(nominated, key=lambda pid: (-nominated[pid], pid))[: first * _NOMINATED]
+    allowed = _allowed(role, field_roles or {})
+    hits = [
+        hit
+        for row in writer.expert_cards(candidates, skills)
+        if (hit := _hit(row, allowed)) is not None
+    ]
+    hits.sort(key=lambda hit: (-hit.score, hit.profile_id))
+    return ExpertSearch(skills, hits[:first])
 
 
 def _allowed(role: Role | None, field_roles: dict[str, str]) -> set[str]:
     """The contact and profile fields this role may see."""
-    fields = {*_CONTACT_TYPES, "department", "title", "location", "manager"}
-    return {
-        f for f in fields if role is not None and role.allows(Role(field_roles.get(f, "agent")))
-    }
+    if role is None:
+        return set()
+    fields = {*_CONTACT_TYPES, *CARD_FIELDS}
+    return {f for f in fields if role.allows(Role(field_roles.get(f, Role.AGENT.value)))}
 
 
-def _describe(
-    writer: GraphWriter, hits: list[ExpertHit], skills: set[str], allowed: set[str]
-) -> None:
-    """Fill in who each hit is, where, how to reach them, and the evidence."""
-    by_profile: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in writer.expert_records([hit.profile_id for hit in hits]):
-        by_profile[row["pid"]].append(row)
-    for hit in hits:
-        rows = sorted(
-            by_profile[hit.profile_id], key=lambda r: r["observed_at"] or "", reverse=True
-        )
-        hit.display_name = rows[0]["display_name"] if rows else None
-        attributes: dict[str, str] = {}
-        for row in reversed(rows):  # the newest value wins
-            attributes.update(json.loads(row["attributes"] or "{}"))
-        attributes.setdefault("location", attributes.get("city", ""))
-        for name in ("department", "title", "location", "manager"):
-            if name in allowed:
-                setattr(hit, name, attributes.get(name) or None)
-        contact = {
-            (type_, value)
-            for row in rows
-            for type_, value, generic in row["identifiers"]
-            if type_ in allowed and type_ in _CONTACT_TYPES and not generic
-        }
-        hit.contact = sorted(contact)
-        hit.evidence = [
-            Snippet(row["key"], row["source"], row["observed_at"], _snippet(row["text"]),
-                    sorted(set(row["skills"]) & skills))
-            for row in rows
-            if row["text"] and skills & set(row["skills"])
-        ][:_SNIPPETS]  # fmt: skip
-
-
-def _snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "…"
+def _hit(row: dict[str, Any], allowed: set[str]) -> ExpertHit | None:
+    """A candidate as a hit; None when it may not be shown (merged away, not an
+    employee, not searchable) or no longer knows any asked skill."""
+    if row["merged_into"] or row["kind"] != "employee" or not row["searchable"]:
+        return None
+    matches, snippets = [], []
+    for skill, score, inferred, evidence, declared, last_seen, kept in row["knows"]:
+        if skill is None:
+            continue
+        matches.append(SkillMatch(skill, score, inferred, evidence, bool(declared), last_seen))
+        snippets += [Snippet(s["record"], s["source"], s["at"], s["text"], [skill])
+                     for s in json.loads(kept or "[]")]  # fmt: skip
+    if not matches:
+        return None
+    card = json.loads(row["card"] or "{}")
+    return ExpertHit(
+        profile_id=row["pid"], display_name=row["display_name"],
+        score=round(sum(m.score for m in matches), 4), matches=matches,
+        department=card.get("department") if "department" in allowed else None,
+        title=card.get("title") if "title" in allowed else None,
+        location=card.get("location") if "location" in allowed else None,
+        manager=card.get("manager") if "manager" in allowed else None,
+        contact=[(t, v) for t, v in card.get("contact", []) if t in allowed],
+        evidence=sorted(snippets, key=lambda s: s.at or "", reverse=True)[:_SNIPPETS],
+    )  # fmt: skip

@@ -41,19 +41,74 @@ class ExpertiseStore(GraphReader):
 
     def evidence_of(self, profile_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Every piece of skill evidence of employee profiles: pid, skill, weight,
-        declared, observed_at; and each profile's HR `searchable` flags."""
+        declared, and the record (key, source, observed_at, text)."""
         return self._read(
             "evidence_of",
             "UNWIND $ids AS pid MATCH (p:Profile {id: pid}) WHERE p.kind = 'employee' "
             "MATCH (p)<-[:IN]-(r:Record)-[e:EVIDENCES]->(s:Skill) "
             "RETURN pid, s.name AS skill, e.weight AS weight, e.declared AS declared, "
-            "r.observed_at AS observed_at",
+            "r.key AS key, r.source AS source, r.observed_at AS observed_at, r.text AS text",
             ids=sorted(set(profile_ids)),
         )
 
-    def replace_expertise(self, profile_ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    def own_records(
+        self, profile_ids: Sequence[str], sources: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The records a person keeps about themselves (HR, profile): attributes
+        and identifiers, for the card an expert hit shows."""
+        return self._read(
+            "own_records",
+            "UNWIND $ids AS pid MATCH (p:Profile {id: pid}) WITH pid, p "
+            "MATCH (p)<-[:IN]-(r:Record) WHERE r.source IN $sources "
+            "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
+            "RETURN pid, r.attributes AS attributes, r.observed_at AS observed_at, "
+            "collect([i.type, i.value, i.generic]) AS identifiers",
+            ids=sorted(set(profile_ids)),
+            sources=list(sources),
+        )
+
+    def skill_tops(self, skills: Sequence[str]) -> dict[str, str]:
+        """Each skill's ranked list of who knows it best (JSON, as stored)."""
+        rows = self._read(
+            "skill_tops",
+            "UNWIND $skills AS name MATCH (s:Skill {name: name}) RETURN name, s.top AS top",
+            skills=list(skills),
+        )
+        return {row["name"]: row["top"] or "[]" for row in rows}
+
+    def set_skill_tops(self, tops: dict[str, str]) -> None:
+        self.backend.write(
+            Statement(
+                "set_skill_tops",
+                "UNWIND $rows AS row MERGE (s:Skill {name: row.name}) SET s.top = row.top",
+                {"rows": [{"name": k, "top": v} for k, v in tops.items()]},
+            )
+        )
+
+    def expert_cards(
+        self, profile_ids: Sequence[str], skills: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """For candidate experts: whether they may be shown, their card, and
+        what they know of the asked skills (score parts, evidence snippets)."""
+        return self._read(
+            "expert_cards",
+            "UNWIND $ids AS pid MATCH (p:Profile {id: pid}) "
+            "OPTIONAL MATCH (p)-[k:KNOWS]->(s:Skill) WHERE s.name IN $skills "
+            "RETURN pid, p.display_name AS display_name, p.kind AS kind, "
+            "p.merged_into AS merged_into, coalesce(p.searchable, true) AS searchable, "
+            "p.card AS card, collect([s.name, k.score, k.inferred, k.evidence, k.declared, "
+            "k.last_seen, k.snippets]) AS knows",
+            ids=list(profile_ids),
+            skills=list(skills),
+        )
+
+    def replace_expertise(
+        self, profile_ids: Sequence[str], rows: Sequence[dict[str, Any]],
+        cards: dict[str, str],
+    ) -> None:  # fmt: skip
         """Drop what the profiles knew; store `rows` of {pid, skill, score,
-        inferred, evidence, declared, last_seen} instead."""
+        inferred, evidence, declared, last_seen, snippets} instead, and each
+        profile's card (JSON: department, title, location, manager, contact)."""
         self.backend.write(
             Statement(
                 "drop_expertise",
@@ -65,8 +120,14 @@ class ExpertiseStore(GraphReader):
                 "UNWIND $rows AS row MATCH (p:Profile {id: row.pid}) "
                 "MERGE (s:Skill {name: row.skill}) "
                 "CREATE (p)-[:KNOWS {score: row.score, inferred: row.inferred, "
-                "evidence: row.evidence, declared: row.declared, last_seen: row.last_seen}]->(s)",
+                "evidence: row.evidence, declared: row.declared, last_seen: row.last_seen, "
+                "snippets: row.snippets}]->(s)",
                 {"rows": list(rows)},
+            ),
+            Statement(
+                "set_cards",
+                "UNWIND $rows AS row MATCH (p:Profile {id: row.pid}) SET p.card = row.card",
+                {"rows": [{"pid": k, "card": v} for k, v in cards.items()]},
             ),
         )
 
@@ -82,36 +143,6 @@ class ExpertiseStore(GraphReader):
     def skill_names(self) -> list[str]:
         rows = self._read("skill_names", "MATCH (s:Skill) RETURN s.name AS name ORDER BY name")
         return [row["name"] for row in rows]
-
-    def experts_for(self, skill: str, limit: int) -> list[dict[str, Any]]:
-        """The searchable employees who know a skill best, with the score's parts."""
-        return self._read(
-            "experts_for",
-            # WITH first: FalkorDB's planner then starts from the skill's index.
-            "MATCH (s:Skill {name: $skill}) WITH s MATCH (s)<-[k:KNOWS]-(p:Profile) "
-            "WHERE p.merged_into IS NULL AND p.kind = 'employee' "
-            "AND coalesce(p.searchable, true) "
-            "RETURN p.id AS pid, k.score AS score, k.inferred AS inferred, "
-            "k.evidence AS evidence, k.declared AS declared, k.last_seen AS last_seen "
-            "ORDER BY score DESC, pid LIMIT $limit",
-            skill=skill,
-            limit=limit,
-        )
-
-    def expert_records(self, profile_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """The records of the given profiles, with the skills each is evidence
-        of (what a hit shows: who, where, how to reach, evidence snippets)."""
-        return self._read(
-            "expert_records",
-            "UNWIND $ids AS pid MATCH (p:Profile {id: pid})<-[:IN]-(r:Record) "
-            "OPTIONAL MATCH (r)-[:EVIDENCES]->(s:Skill) "
-            "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
-            "RETURN pid, p.display_name AS display_name, r.key AS key, r.source AS source, "
-            "r.observed_at AS observed_at, r.text AS text, r.attributes AS attributes, "
-            "collect(DISTINCT s.name) AS skills, "
-            "collect(DISTINCT [i.type, i.value, i.generic]) AS identifiers",
-            ids=list(profile_ids),
-        )
 
     def set_searchable(self, profile_id: str, searchable: bool) -> bool:
         """Whether an employee appears in expert search; False when no such profile."""

@@ -13,12 +13,14 @@ skills, kept apart from the inferred ones.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from graph.store import GraphWriter
 from resolvers.names import fold
@@ -91,6 +93,9 @@ SOURCE_WEIGHT = {"wiki": 1.0, "blog": 1.0, "helpdesk": 0.8, "microblog": 0.5}
 DECLARING_SOURCES = frozenset({"hr", "profile"})  # where a person states their own skills
 HALF_LIFE_DAYS = 180.0
 DECLARED_BONUS = 0.5
+SNIPPETS = 3  # evidence texts kept per person and skill
+TOP_PER_SKILL = 1000  # people ranked on each skill (a search reads these)
+CARD_FIELDS = ("department", "title", "location", "manager")
 _REFRESH_CHUNK = 500
 
 
@@ -191,19 +196,67 @@ def _recency(at: str | None, now: datetime) -> float:
 
 def refresh_expertise(writer: GraphWriter, profile_ids: Iterable[str]) -> int:
     """Recompute what the given employee profiles know from their records'
-    evidence (other profiles only lose stale entries). Returns the profiles done."""
+    evidence, their cards, and each skill's ranking of who knows it best.
+    Returns the profiles done."""
     ids = sorted(set(profile_ids))
     for start in range(0, len(ids), _REFRESH_CHUNK):
         chunk = ids[start : start + _REFRESH_CHUNK]
-        items: dict[tuple[str, str], list[tuple[float, bool, str | None]]] = defaultdict(list)
+        evidence: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for row in writer.evidence_of(chunk):
-            items[(row["pid"], row["skill"])].append(
-                (float(row["weight"]), bool(row["declared"]), row["observed_at"])
-            )
+            evidence[(row["pid"], row["skill"])].append(row)
         now = datetime.now(UTC)
-        rows = [
-            dict(vars(expertise(skill, found, now)), pid=pid)
-            for (pid, skill), found in sorted(items.items())
-        ]
-        writer.replace_expertise(chunk, rows)
+        rows = [_knows(pid, skill, found, now) for (pid, skill), found in sorted(evidence.items())]
+        writer.replace_expertise(chunk, rows, _cards(writer, chunk))
+        _rerank(writer, chunk, rows)
     return len(ids)
+
+
+def _knows(pid: str, skill: str, found: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """A KNOWS edge: the expertise, and its newest evidence with text as snippets."""
+    items = [(float(r["weight"]), bool(r["declared"]), r["observed_at"]) for r in found]
+    newest = sorted((r for r in found if r["text"]), key=lambda r: r["observed_at"] or "",
+                    reverse=True)[:SNIPPETS]  # fmt: skip
+    snippets = [{"record": r["key"], "source": r["source"], "at": r["observed_at"],
+                 "text": _clip(r["text"])} for r in newest]  # fmt: skip
+    return dict(vars(expertise(skill, items, now)), pid=pid, snippets=json.dumps(snippets))
+
+
+def _clip(text: str, limit: int = 180) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cards(writer: GraphWriter, profile_ids: list[str]) -> dict[str, str]:
+    """Who each person is and how to reach them, from their own records (the
+    newest value of each attribute wins; generic values are left out)."""
+    found: dict[str, dict[str, Any]] = {pid: {"contact": []} for pid in profile_ids}
+    rows = writer.own_records(profile_ids, sorted(DECLARING_SOURCES))
+    for row in sorted(rows, key=lambda r: r["observed_at"] or ""):
+        card = found[row["pid"]]
+        attributes = json.loads(row["attributes"] or "{}")
+        for name in CARD_FIELDS:
+            value = attributes.get(name) or (attributes.get("city") if name == "location" else None)
+            if value:
+                card[name] = value
+        for type_, value, generic in row["identifiers"]:
+            if type_ is not None and not generic and [type_, value] not in card["contact"]:
+                card["contact"].append([type_, value])
+    return {pid: json.dumps(card, ensure_ascii=False) for pid, card in found.items()}
+
+
+def _rerank(writer: GraphWriter, profile_ids: list[str], rows: list[dict[str, Any]]) -> None:
+    """Update each touched skill's ranking of its best people (kept on the skill,
+    so a search reads one list instead of every person who knows it)."""
+    by_skill: dict[str, dict[str, float]] = defaultdict(dict)
+    for row in rows:
+        by_skill[row["skill"]][row["pid"]] = row["score"]
+    if not by_skill:
+        return
+    refreshed = set(profile_ids)
+    tops = {}
+    for skill, stored in writer.skill_tops(sorted(by_skill)).items():
+        ranked = {pid: score for pid, score in json.loads(stored) if pid not in refreshed}
+        ranked.update(by_skill[skill])
+        best = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))[:TOP_PER_SKILL]
+        tops[skill] = json.dumps(best)
+    writer.set_skill_tops(tops)
