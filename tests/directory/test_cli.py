@@ -94,7 +94,8 @@ def test_two_processes_ingesting_one_email_make_one_profile(tmp_path: Path, data
         subprocess.Popen([str(BIN), "ingest", str(f)], env=env, stderr=subprocess.PIPE)
         for f in files
     ]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    codes = [p.wait(timeout=120) for p in procs]
+    assert codes == [0, 0], [p.stderr.read().decode()[-2000:] for p in procs if p.stderr]
     out = tmp_path / "assignments.jsonl"
     assert run(data_dir, "export", "assignments", "-o", str(out)).returncode == 0
     by_record = {
