@@ -27,18 +27,18 @@ def open_backend(
     neo4j_database: str | None = None,
 ) -> GraphBackend:
     """Open the configured engine and make sure its schema exists."""
+    if not url:
+        from graph.embedded import open_embedded
+
+        # Under the data directory's start lock: two processes opening it at
+        # once must not both create the missing indexes (the second would fail).
+        return open_embedded(data_dir, prepare=ensure_schema)
     backend = _open(url, data_dir, neo4j_user, neo4j_password, neo4j_database)
     ensure_schema(backend)
     return backend
 
 
-def _open(
-    url: str | None, data_dir: Path, user: str, password: str, database: str | None
-) -> GraphBackend:
-    if not url:
-        from graph.embedded import open_embedded
-
-        return open_embedded(data_dir)
+def _open(url: str, data_dir: Path, user: str, password: str, database: str | None) -> GraphBackend:
     parts = urlsplit(url)
     if parts.scheme == "falkordb":
         from graph.falkordb_backend import FalkorDBBackend

@@ -16,7 +16,7 @@ import logging
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -32,8 +32,13 @@ _START_TIMEOUT_S = 60.0
 _LOAD_TIMEOUT_S = 1800.0
 
 
-def open_embedded(data_dir: Path, graph_name: str = GRAPH_NAME) -> FalkorDBBackend:
-    """Connect to the data directory's embedded server, starting it if needed."""
+def open_embedded(
+    data_dir: Path,
+    graph_name: str = GRAPH_NAME,
+    prepare: Callable[[FalkorDBBackend], None] | None = None,
+) -> FalkorDBBackend:
+    """Connect to the data directory's embedded server, starting it if needed;
+    `prepare` (creating the schema) runs while no other process can open it."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     socket = data_dir / _SOCKET
@@ -42,7 +47,13 @@ def open_embedded(data_dir: Path, graph_name: str = GRAPH_NAME) -> FalkorDBBacke
             _clean_stale(data_dir)
             _start(data_dir)
         _wait_loaded(data_dir)
-    backend = FalkorDBBackend(graph_name=graph_name, unix_socket=str(socket))
+        backend = FalkorDBBackend(graph_name=graph_name, unix_socket=str(socket))
+        if prepare is not None:
+            try:
+                prepare(backend)
+            except BaseException:
+                backend.close()  # not a leave (that takes this lock): the server stays up
+                raise
     backend._on_close = lambda: _leave(backend, data_dir)
     return backend
 
