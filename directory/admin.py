@@ -30,6 +30,7 @@ from directory import experts, profiles, stewardship
 from directory.auth import Caller, Role
 from directory.graph_picture import identity_graph_svg
 from directory.ingest import MODELS
+from directory.priority import source_order, source_rank
 from directory.settings import Settings
 from graph.model import Event, MatchingRow, StoredProfile
 from graph.store import GraphWriter
@@ -205,7 +206,7 @@ def queue(request: Request, status: str = "pending", source: str = "", kind: str
     rows = {row.key: row for row in page.writer.matching_rows(keys)} if keys else {}
     return page.render(
         "queue.html", items=items, rows=rows, status=status, source=source, kind=kind,
-        sources=page.settings.source_priority, review_url=review_url,
+        sources=source_order(page.writer, page.settings), review_url=review_url,
     )  # fmt: skip
 
 
@@ -321,11 +322,11 @@ def profile_page(request: Request, profile_id: str) -> Response:
     picture = identity_graph_svg(profile, _probabilities(page.writer, profile))
     return page.render(
         "profile.html", profile=profile, picture=picture,
-        golden=profiles.golden_record(profile, page.settings.source_rank),
+        golden=profiles.golden_record(profile, source_rank(page.writer, page.settings)),
         identifiers=profiles.identifiers(profile),
         records=sorted(profile.records, key=lambda r: (r.observed_at or "", r.key)),
         events=stewardship.history(page.writer, profile_id=live, first=50),
-        sources=page.settings.source_priority,
+        sources=source_order(page.writer, page.settings),
     )  # fmt: skip
 
 
@@ -393,7 +394,16 @@ def override(
 @router.get("/history", response_class=HTMLResponse)
 def history(request: Request) -> Response:
     page = _page(request)
-    return page.render("history.html", events=stewardship.history(page.writer, first=200))
+    return page.render("history.html", events=stewardship.history(page.writer, first=200),
+                       sources=source_order(page.writer, page.settings))  # fmt: skip
+
+
+@router.post("/priority")
+def priority(request: Request, order: str = Form(...)) -> Response:
+    page = _page(request)
+    return _act("/admin/history", lambda: stewardship.set_source_priority(
+        page.writer, page.settings, order=order.split(), by=page.caller.name
+    ))  # fmt: skip
 
 
 @router.post("/undo")

@@ -25,6 +25,7 @@ from rich.progress import (
 from directory.auth import Role, create_key
 from directory.graph_access import graph_session
 from directory.ingest import IngestReport, ingest_lines
+from directory.priority import source_rank
 from directory.settings import Settings, get_settings
 from graph.errors import GraphConfigurationError, GraphUnavailableError
 from graph.store import GraphWriter
@@ -210,7 +211,7 @@ def _resolve_with_progress(
             progress.update(tasks[phase], completed=done, total=total)
 
         return resolve_all(
-            writer, thresholds=settings.thresholds, source_rank=settings.source_rank,
+            writer, thresholds=settings.thresholds, source_rank=source_rank(writer, settings),
             retrain=train, force=force, progress=advance,
         )  # fmt: skip
 

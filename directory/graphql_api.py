@@ -24,6 +24,7 @@ from directory import profiles as service
 from directory import stewardship
 from directory.auth import Caller, Role
 from directory.ingest import MODELS, IngestReport, ingest_lines
+from directory.priority import source_order, source_rank
 from directory.settings import Settings
 from graph.model import Event, StoredProfile, StoredRecord
 from graph.store import GraphWriter
@@ -239,7 +240,7 @@ class Profile:
                 name=g.name, value=g.value, source=g.source, overridden=g.overridden,
                 candidates=[CandidateValue(**vars(c)) for c in g.candidates],
             )
-            for g in service.golden_record(self.stored, ctx.settings.source_rank)
+            for g in service.golden_record(self.stored, source_rank(ctx.writer, ctx.settings))
         ]  # fmt: skip
 
     @strawberry.field(description="every source record, oldest first, with how it was linked")
@@ -644,6 +645,14 @@ class Query:
         )  # fmt: skip
         return [ExpertHit.of(hit) for hit in found.hits]
 
+    @strawberry.field(
+        permission_classes=[IsAgent],
+        description="Which source's value wins, most trusted first (setSourcePriority).",
+    )
+    def source_priority(self, info: strawberry.Info) -> list[str]:
+        ctx: Context = info.context
+        return source_order(ctx.writer, ctx.settings)
+
     @strawberry.field(permission_classes=[IsAgent], description="Profiles by name, best first.")
     def search_profiles(self, info: strawberry.Info, name: str, first: int = 10) -> list[Profile]:
         ctx: Context = info.context
@@ -746,6 +755,17 @@ class Mutation:
         ctx: Context = info.context
         return _act(lambda: stewardship.undo(
             ctx.writer, ctx.settings, event_id=str(action_id), by=ctx.who
+        ))  # fmt: skip
+
+    @strawberry.mutation(
+        permission_classes=[IsSteward],
+        description="Which source's value wins (display name, golden record), most trusted "
+        "first; sources left out come after these.",
+    )
+    def set_source_priority(self, info: strawberry.Info, sources: list[str]) -> StewardAction:
+        ctx: Context = info.context
+        return _act(lambda: stewardship.set_source_priority(
+            ctx.writer, ctx.settings, order=sources, by=ctx.who
         ))  # fmt: skip
 
     @strawberry.mutation(

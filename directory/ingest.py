@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from directory.priority import source_rank
 from directory.settings import Settings
 from graph.model import LINKING_STRENGTHS, RecordRow, RecordState
 from graph.store import GraphWriter
@@ -167,6 +168,7 @@ def ingest_batch(
     """Upsert and resolve one batch, atomically with respect to other ingests."""
     keys = [record.key for record in batch.records]
     with writer.lock(RESOLUTION_LOCK):
+        rank = source_rank(writer, settings)
         before = writer.record_state(keys)
         writer.upsert_records(batch.rows, existing=before.keys(), now=utc_now())
         touched_ids = {i["key"] for row in batch.rows for i in row["identifiers"]}
@@ -177,14 +179,14 @@ def ingest_batch(
             batch=[_with_state(row, before.get(row.key)) for row in batch.resolution_rows],
             identifier_keys=sorted(touched_ids),
             generic_threshold=settings.generic_threshold,
-            source_rank=settings.source_rank,
+            source_rank=rank,
         )
         _add(report, outcome)
         model = MODELS.current(writer) if settings.online_matching else None
         if model is not None:
             online = link_records(
                 writer, keys, model=model, thresholds=settings.thresholds,
-                generic_threshold=settings.generic_threshold, source_rank=settings.source_rank,
+                generic_threshold=settings.generic_threshold, source_rank=rank,
             )  # fmt: skip
             report.probabilistic_links += online.links
             report.review_candidates += online.review

@@ -10,6 +10,7 @@ before and after: the history shows it, and `undo` puts the "before" back.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 
 from ulid import ULID
 
+from directory.priority import SOURCE_PRIORITY, source_order, source_rank
 from directory.profiles import golden_record
 from directory.settings import Settings
 from graph.judgements import REVIEW_CHANGED
@@ -377,7 +379,7 @@ def override(
     profile = writer.profile(live) if live else None
     if profile is None or live is None:
         raise StewardError(f"no profile {profile_id!r}")
-    known = {g.name: g for g in golden_record(profile, settings.source_rank)}
+    known = {g.name: g for g in golden_record(profile, source_rank(writer, settings))}
     if attribute not in known:
         raise StewardError(f"profile {live} has no attribute {attribute!r}")
     overrides = dict(profile.overrides)
@@ -392,6 +394,42 @@ def override(
     return _apply(writer, settings, plan, by=by)
 
 
+def set_source_priority(
+    writer: GraphWriter, settings: Settings, *, order: Sequence[str], by: str
+) -> Event:
+    """Set which source's value wins, most trusted first (the display name and
+    every golden-record attribute; a profile's stored display name follows at
+    its next resolution, or at once with `directory resolve --force`)."""
+    cleaned = list(dict.fromkeys(source.strip() for source in order if source.strip()))
+    if not cleaned:
+        raise StewardError("name at least one source")
+    with writer.lock(RESOLUTION_LOCK):
+        before = source_order(writer, settings)
+        writer.set_setting(SOURCE_PRIORITY, json.dumps(cleaned))
+        event = Event(id=str(ULID()), action="priority", by=by, at=utc_now(),
+                      summary=f"source priority: {' > '.join(cleaned)}", profiles=[],
+                      detail={"before_order": before, "after_order": cleaned})  # fmt: skip
+        writer.add_event(event)
+    return event
+
+
+def _undo_priority(writer: GraphWriter, event: Event, by: str) -> Event:
+    """Put back the source order a priority change replaced."""
+    later = [e for e in writer.events(limit=1000)
+             if e.action == "priority" and e.id > event.id and e.undone_by is None]  # fmt: skip
+    if later:
+        raise StewardError(f"a later priority change depends on it: undo {later[0].id} first")
+    before: list[str] = event.detail["before_order"]
+    with writer.lock(RESOLUTION_LOCK):
+        writer.set_setting(SOURCE_PRIORITY, json.dumps(before))
+        done = Event(id=str(ULID()), action="undo", by=by, at=utc_now(),
+                     summary=f"undid priority {event.id}: back to {' > '.join(before)}",
+                     profiles=[], detail={"undoes": event.id})  # fmt: skip
+        writer.add_event(done)
+        writer.mark_undone(event.id, done.id)
+    return done
+
+
 def undo(writer: GraphWriter, settings: Settings, *, event_id: str, by: str) -> Event:
     """Put back the state before an action, when no later action depends on it
     (touched one of its profiles since). Judgements are not deleted: the ones
@@ -403,6 +441,8 @@ def undo(writer: GraphWriter, settings: Settings, *, event_id: str, by: str) -> 
         raise StewardError("an undo is not undone; do the action again instead")
     if event.undone_by:
         raise StewardError(f"action {event_id} was already undone by {event.undone_by}")
+    if event.action == "priority":
+        return _undo_priority(writer, event, by)
     later = [
         e for e in writer.events_after(event.id, event.profiles)
         if e.undone_by is None and e.action != "undo"
@@ -463,7 +503,7 @@ def _apply(
                 batch=writer.records_for_resolution(keys),
                 identifier_keys=[],
                 generic_threshold=settings.generic_threshold,
-                source_rank=settings.source_rank,
+                source_rank=source_rank(writer, settings),
                 near_profiles=plan.profiles,
                 claims=plan.claims,
             )
@@ -493,7 +533,7 @@ def _refresh_names(writer: GraphWriter, settings: Settings, profile_ids: Iterabl
         profile = writer.profile(profile_id)
         if profile is None:
             continue
-        golden = golden_record(profile, settings.source_rank)
+        golden = golden_record(profile, source_rank(writer, settings))
         name = next((g.value for g in golden if g.name == "name"), None)
         writer.set_profile_overrides(profile_id, profile.overrides, name)
 

@@ -10,6 +10,8 @@ import pytest
 
 from directory import stewardship
 from directory.auth import Role
+from directory.priority import source_rank
+from directory.profiles import golden_record
 from directory.settings import Settings
 from graph.embedded import open_embedded
 from graph.store import GraphWriter
@@ -270,3 +272,28 @@ def test_same_is_refused_across_a_standing_not_the_same(
     other = profile_of(falkor, "crm", "3")
     stewardship.merge(falkor, settings, profile_ids=[family, other], survivor=family, by="marc")
     assert profile_of(falkor, "helpdesk", "4") == family  # a merge overrules it
+
+
+def test_stewards_set_which_source_wins_and_can_undo_it(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    load(falkor, [rec("crm", "1", "Jose Gonzalez", email="jg@x.org"),
+                  rec("twitter", "2", "Pepe G.", email="jg@x.org")], settings)  # fmt: skip
+    pid = profile_of(falkor, "crm", "1")
+
+    def shown() -> str:
+        profile = falkor.profile(pid)
+        assert profile is not None
+        golden = golden_record(profile, source_rank(falkor, settings))
+        return next(g.value for g in golden if g.name == "name")
+
+    assert shown() == "Jose Gonzalez"
+    event = stewardship.set_source_priority(falkor, settings, order=["twitter", "crm"], by="sara")
+    assert shown() == "Pepe G."
+    load(falkor, [rec("crm", "1", "Jose Gonzalez", email="jg@x.org", phone="+34 600 000 002")],
+         settings)  # fmt: skip
+    assert falkor.profile(pid).display_name == "Pepe G."  # type: ignore[union-attr]
+    stewardship.undo(falkor, settings, event_id=event.id, by="sara")
+    assert shown() == "Jose Gonzalez"
+    with pytest.raises(stewardship.StewardError, match="at least one source"):
+        stewardship.set_source_priority(falkor, settings, order=[" "], by="sara")
