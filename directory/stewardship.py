@@ -15,7 +15,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -497,18 +497,20 @@ def _apply(
         for profile_id, overrides in plan.overrides.items():
             writer.set_profile_overrides(profile_id, overrides, None)
         keys = sorted(before.records())
+        rank = source_rank(writer, settings)
         if plan.judgements or plan.claims:
             resolve(
                 writer,
                 batch=writer.records_for_resolution(keys),
                 identifier_keys=[],
                 generic_threshold=settings.generic_threshold,
-                source_rank=source_rank(writer, settings),
+                source_rank=rank,
                 near_profiles=plan.profiles,
                 claims=plan.claims,
             )
         homes = writer.record_profiles(keys)
-        _refresh_names(writer, settings, plan.overrides.keys() | set(homes.values()))
+        # Resolution named the profiles it wrote; those with new overrides are named here.
+        _refresh_names(writer, rank, plan.overrides.keys())
         refresh_expertise(writer, set(homes.values()))
         after = _snapshot(writer, set(homes.values()) | plan.profiles)
         writer.refresh_review(keys)
@@ -527,13 +529,15 @@ def _apply(
     return event
 
 
-def _refresh_names(writer: GraphWriter, settings: Settings, profile_ids: Iterable[str]) -> None:
+def _refresh_names(
+    writer: GraphWriter, rank: Callable[[str], int], profile_ids: Iterable[str]
+) -> None:
     """Store the display name each profile shows now (its override, or survivorship)."""
     for profile_id in sorted(profile_ids):
         profile = writer.profile(profile_id)
         if profile is None:
             continue
-        golden = golden_record(profile, source_rank(writer, settings))
+        golden = golden_record(profile, rank)
         name = next((g.value for g in golden if g.name == "name"), None)
         writer.set_profile_overrides(profile_id, profile.overrides, name)
 

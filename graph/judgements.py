@@ -297,15 +297,6 @@ class JudgementStore(GraphReader):
         )
         return {row["key"]: row["pid"] for row in rows}
 
-    def profile_overrides(self, profile_id: str) -> dict[str, str]:
-        """A steward's chosen values for a profile's attributes (name included)."""
-        rows = self._read(
-            "profile_overrides",
-            "MATCH (p:Profile {id: $id}) RETURN p.overrides AS overrides",
-            id=profile_id,
-        )
-        return json.loads(rows[0]["overrides"] or "{}") if rows else {}
-
     def set_profile_overrides(
         self, profile_id: str, overrides: dict[str, str], display_name: str | None
     ) -> None:

@@ -328,9 +328,10 @@ class GraphWriter(JudgementStore, ExpertiseStore):
                     "UNWIND $rows AS e MATCH (a:Record {key: e.left}) "
                     f"MATCH (b:Record {{key: e.right}}) MERGE (a)-[m:{label}]->(b) "
                     "SET m.weight = e.weight, m.probability = e.probability, "
-                    "m.reason = e.reason, m.model = $model, m.at = $now, "
-                    # ranked by probability until `refresh_review` sees the profiles
-                    "m.priority = e.probability",
+                    "m.reason = e.reason, m.model = $model, m.at = $now"
+                    # a review candidate is ranked by probability until
+                    # `refresh_review` sees its profiles
+                    + (", m.priority = e.probability" if label == "REVIEW" else ""),
                     rows=rows,
                     model=model,
                     now=now,
