@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from directory.profiles import describe_link
 from graph.model import StoredProfile, StoredRecord
 from resolvers.deterministic import RULE_MATCHED, RULE_STEWARD
 
@@ -67,7 +68,7 @@ def identity_graph_svg(profile: StoredProfile, probabilities: dict[str, float]) 
     centre = _Point(_CENTRE, _CENTRE)
     for record in records:
         lines.append(_line(centre, at[record.key], "in"))
-        title = f"{record.key}: {record.name or 'no name'} ({_rule_text(record)})"
+        title = f"{record.key}: {record.name or 'no name'} ({describe_link(record.link)})"
         label = f"{record.source}: {_short(record.name or record.source_id, 18)}"
         nodes.append(_node(at[record.key], label, f"record {record.link.rule}", title, radius=9))
     nodes.append(_node(centre, _short(profile.display_name or profile.id, 24), "profile",
@@ -129,17 +130,6 @@ def _record_link(
         f'{b.x:.1f},{b.y:.1f}"><title>{escape(text)}</title></path>',
         f'<text class="link-label" x="{bend.x:.1f}" y="{bend.y:.1f}">{escape(text)}</text>',
     ]
-
-
-def _rule_text(record: StoredRecord) -> str:
-    link = record.link
-    if link.rule == "shared-identifier":
-        return f"shares {link.via} with {link.via_record}"
-    if link.rule == RULE_MATCHED:
-        return f"matched to {link.via_record}"
-    if link.rule == RULE_STEWARD:
-        return f"a steward judged it the same as {link.via_record}"
-    return "first record of the profile"
 
 
 def _line(a: _Point, b: _Point, css: str) -> str:

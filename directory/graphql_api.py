@@ -115,7 +115,8 @@ class RecordIdentifier:
 @strawberry.type(description="Why a record belongs to its profile")
 class LinkExplanation:
     rule: str = strawberry.field(
-        description="seed (first record of the profile), shared-identifier, or probabilistic "
+        description="seed (first record of the profile), shared-identifier, steward (a "
+        "steward judged it the same as via_record), or probabilistic "
         "(the match model linked it to via_record: ask why(a, b) for the evidence)"
     )
     via: str | None = strawberry.field(description="the shared identifier, as type:value")
@@ -296,15 +297,10 @@ def _source_record(record: StoredRecord) -> SourceRecord:
 
 def _explain(record: StoredRecord) -> LinkExplanation:
     link = record.link
-    if link.rule == "shared-identifier" and link.via:
-        text = f"shares {link.via} with record {link.via_record}"
-    elif link.rule == "probabilistic":
-        text = f"the match model linked it to record {link.via_record}"
-    else:
-        text = "first record of this profile"
     return LinkExplanation(
-        rule=link.rule, via=link.via, via_record=link.via_record, description=text
-    )
+        rule=link.rule, via=link.via, via_record=link.via_record,
+        description=service.describe_link(link),
+    )  # fmt: skip
 
 
 @strawberry.type(description="One comparison's part of a match weight")

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from graph.model import StoredIdentifier, StoredProfile, StoredRecord
+from graph.model import Link, StoredIdentifier, StoredProfile, StoredRecord
 from graph.reader import GraphReader
+from resolvers.deterministic import RULE_MATCHED, RULE_SHARED, RULE_STEWARD
 from resolvers.identifiers import KNOWN_TYPES, IdentifierError, canonical_type, normalise
 from resolvers.names import fold
 
@@ -277,3 +278,14 @@ def find(
     for profile in search(reader, name=text, first=first):
         found.setdefault(profile.id, profile)
     return list(found.values())[:first]
+
+
+def describe_link(link: Link) -> str:
+    """Why a record is in its profile, in words."""
+    if link.rule == RULE_SHARED and link.via:
+        return f"shares {link.via} with record {link.via_record}"
+    if link.rule == RULE_MATCHED:
+        return f"the match model linked it to record {link.via_record}"
+    if link.rule == RULE_STEWARD:
+        return f"a steward judged it the same as record {link.via_record}"
+    return "first record of this profile"
