@@ -231,7 +231,12 @@ def _print_resolution(report: BatchReport) -> None:
     )
 
 
-_PHASES = {"read": "reading records", "train": "training the model", "write": "writing profiles"}
+_PHASES = {
+    "read": "reading records",
+    "train": "training the model",
+    "score": "comparing pairs",
+    "write": "writing profiles",
+}
 
 
 @main.group()

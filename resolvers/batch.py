@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from graph.model import LINKING_STRENGTHS, Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import GraphWriter
 from resolvers.blocking import candidate_pairs
@@ -134,10 +136,14 @@ def _run(
     group_of = _groups(plain, judgements)
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
     clock.lap("read")
-    pairs = sorted(candidate_pairs(feats))
+    pairs = candidate_pairs(feats)
     report.candidate_pairs = len(pairs)
+    # Pairs inside one deterministic cluster are linked already: training
+    # learns from them, scoring has nothing to decide.
+    apart_groups = np.asarray(group_of, dtype=np.int64)
+    to_score = pairs.where(apart_groups[pairs.left] != apart_groups[pairs.right])
     clock.lap("block")
-    with PairWork(feats, len(pairs)) as work:
+    with PairWork(feats, len(to_score)) as work:
         if model is None:
             progress("train", 0, 1)
             model = train(feats, pairs, groups=group_of, count=work.vectors)
@@ -145,7 +151,10 @@ def _run(
             report.trained = True
             progress("train", 1, 1)
             clock.lap("train")
-        scored = work.scores(model, pairs)
+        del pairs
+        progress("score", 0, len(to_score))
+        scored = work.scores(model, to_score, thresholds.review,
+                             lambda done: progress("score", done, len(to_score)))  # fmt: skip
     report.model_version = model.version
     index = {row.key: i for i, row in enumerate(rows)}
     apart = judged_apart_index(_different(judgements), index)

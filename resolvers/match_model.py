@@ -21,9 +21,10 @@ import math
 import random
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+from resolvers.blocking import Pairs
 from resolvers.comparisons import COMPARISONS, comparison_vector
 from resolvers.features import Features
 from resolvers.model import utc_now
@@ -35,6 +36,13 @@ FORMAT = 1
 _FLOOR = 1e-6  # no level is impossible: one unseen value must not veto a pair
 _ANCHOR_MIN = 200  # known matches a comparison needs before they set its m
 _TF_KEEP_MIN = 2  # values seen once take the default frequency (keeps the model small)
+# The order `weight_from` compares in: cheap comparisons that most candidate
+# pairs disagree on first, the costly name and handle comparisons last.
+_CHEAP_FIRST = tuple(
+    next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+    for name in ("birth_date", "personal_id", "postcode", "city", "street_number", "email",
+                 "phone", "ip", "family_name", "given_name", "address", "handle")
+)  # fmt: skip
 
 
 class ModelMismatchError(ValueError):
@@ -97,6 +105,8 @@ class MatchModel:
             for c in COMPARISONS
         }
         self._prior_weight = math.log2(self.prior / (1.0 - self.prior))
+        self._best = [self._best_weight(index) for index in range(len(COMPARISONS))]
+        self._best_total = sum(self._best)
 
     # -- scoring ---------------------------------------------------------------
 
@@ -110,8 +120,27 @@ class MatchModel:
         return Explanation(self._prior_weight, parts, total, probability(total))
 
     def weight(self, a: Features, b: Features) -> float:
-        """The match weight of a pair (what `explain` totals)."""
-        return self.explain(a, b).weight
+        """The match weight of a pair: what `explain` totals, to the last bit,
+        without building the explanation."""
+        weight = self.weight_from(a, b, -math.inf)
+        assert weight is not None
+        return weight
+
+    def weight_from(self, a: Features, b: Features, floor: float) -> float | None:
+        """The pair's match weight, or None as soon as it cannot reach `floor`
+        (the comparisons most pairs disagree on first; each of the others adds
+        at most its best level's weight)."""
+        parts = [0.0] * len(COMPARISONS)
+        reachable = self._prior_weight + self._best_total
+        for index in _CHEAP_FIRST:
+            level = COMPARISONS[index].level(a, b)
+            if level is not None:
+                weight, tf_adjustment, _, generic_adjustment = self._weights(index, level, a, b)
+                parts[index] = weight + tf_adjustment + generic_adjustment
+            reachable += parts[index] - self._best[index]
+            if reachable < floor:
+                return None
+        return self._prior_weight + sum(parts)  # in the order `explain` adds them
 
     def vector_weight(self, vector: Vector) -> float:
         """The weight of a comparison vector, without term-frequency adjustments."""
@@ -125,23 +154,43 @@ class MatchModel:
         comparison = COMPARISONS[index]
         if level is None:
             return ComparisonWeight(comparison.name, None, 0.0)
-        weight = self._log_ratio[comparison.name][level]
+        weight, tf_adjustment, value, generic_adjustment = self._weights(index, level, a, b)
         label = comparison.labels[level]
-        if level == 0 and comparison.agreed is not None:
-            base = ComparisonWeight(comparison.name, label, weight)
-            return _capped(base, comparison.agreed(a, b), a, b)
-        if level != 0 or comparison.tf_value is None:
-            return ComparisonWeight(comparison.name, label, weight)
-        value = comparison.tf_value(a, b)
-        if value is None:
-            return ComparisonWeight(comparison.name, label, weight)
-        frequency = self.tf.get(comparison.name, {}).get(value) or self.tf_default.get(
-            comparison.name, 0.0
-        )
-        if frequency <= 0.0:
-            return ComparisonWeight(comparison.name, label, weight)
-        adjustment = math.log2(self.u[comparison.name][0] / frequency)
-        return ComparisonWeight(comparison.name, label, weight, adjustment, value)
+        return ComparisonWeight(comparison.name, label, weight, tf_adjustment, value,
+                                generic_adjustment)  # fmt: skip
+
+    def _weights(
+        self, index: int, level: int, a: Features, b: Features
+    ) -> tuple[float, float, str | None, float]:
+        """A level's weight, its term-frequency adjustment (with the agreed value)
+        and its generic-value adjustment."""
+        comparison = COMPARISONS[index]
+        weight = self._log_ratio[comparison.name][level]
+        if level != 0:
+            return weight, 0.0, None, 0.0
+        if comparison.agreed is not None:
+            return weight, 0.0, None, _generic_adjustment(comparison.agreed(a, b), a, b)
+        value = comparison.tf_value(a, b) if comparison.tf_value is not None else None
+        frequency = self._frequency(comparison.name, value)
+        if value is None or frequency <= 0.0:
+            return weight, 0.0, None, 0.0
+        return weight, math.log2(self.u[comparison.name][0] / frequency), value, 0.0
+
+    def _frequency(self, comparison: str, value: str | None) -> float:
+        found = self.tf.get(comparison, {}).get(value) if value is not None else None
+        return found or self.tf_default.get(comparison, 0.0)
+
+    def _best_weight(self, index: int) -> float:
+        """The most a comparison can add: its best level with the rarest value's
+        adjustment (at least 0: a null comparison adds nothing)."""
+        name = COMPARISONS[index].name
+        best = max(self._log_ratio[name])
+        known = (*self.tf.get(name, {}).values(), self.tf_default.get(name, 0.0))
+        frequencies = [f for f in known if f > 0.0]
+        if frequencies:
+            rarest = math.log2(self.u[name][0] / min(frequencies))
+            best = max(best, self._log_ratio[name][0] + rarest)
+        return max(best, 0.0)
 
     # -- storage ---------------------------------------------------------------
 
@@ -163,14 +212,14 @@ class MatchModel:
         return MatchModel(**body)
 
 
-def _capped(base: ComparisonWeight, agreed: set[str], a: Features, b: Features) -> ComparisonWeight:
+def _generic_adjustment(agreed: set[str], a: Features, b: Features) -> float:
     """An agreed identifier weighs less the more people share it: a generic value
     (a family email, a switchboard) carried by k people loses log2(k)."""
     people = [a.shared_by.get(key) or b.shared_by.get(key) for key in sorted(agreed)]
     if not people or None in people:  # a value of one person agrees
-        return base
+        return 0.0
     fewest = min(p for p in people if p is not None)
-    return replace(base, generic_adjustment=-math.log2(max(fewest, 1)))
+    return -math.log2(max(fewest, 1))
 
 
 def current_labels() -> dict[str, list[str]]:
@@ -182,7 +231,7 @@ def current_labels() -> dict[str, list[str]]:
 
 def train(
     records: Sequence[Features],
-    candidate_pairs: Iterable[tuple[int, int]],
+    candidate_pairs: Pairs,
     *,
     groups: Sequence[int] | None = None,
     u_pairs: int = 100_000,
@@ -206,10 +255,11 @@ def train(
         raise ValueError("training needs at least two records")
     count = count or (lambda pairs: count_vectors(records, pairs))
     u = estimate_u(n, u_pairs, seed, count)
-    candidates = list(candidate_pairs)
-    n_candidates = len(candidates)
+    n_candidates = len(candidate_pairs)
     if n_candidates > em_pairs:
-        candidates = random.Random(seed).sample(candidates, em_pairs)
+        candidates = candidate_pairs.at(random.Random(seed).sample(range(n_candidates), em_pairs))
+    else:
+        candidates = list(candidate_pairs)
     same = [groups is not None and groups[i] == groups[j] for i, j in candidates]
     known = count([p for p, s in zip(candidates, same, strict=True) if s])
     patterns = count([p for p, s in zip(candidates, same, strict=True) if not s])

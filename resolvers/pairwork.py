@@ -11,10 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 
+from resolvers.blocking import Pairs
 from resolvers.features import Features
 from resolvers.match_model import MatchModel, Pair, Vector, count_vectors
 from resolvers.probabilistic import ScoredPair, score_pairs
@@ -23,6 +24,13 @@ from resolvers.probabilistic import ScoredPair, score_pairs
 # more than it saves.
 _PARALLEL_FROM = 40_000
 _CHUNK = 20_000
+
+Done = Callable[[int], None]
+
+
+def _ignore(done: int) -> None:
+    return None
+
 
 _records: Sequence[Features] = ()
 _model: MatchModel | None = None
@@ -58,23 +66,30 @@ class PairWork:
         if self.pool is None:
             return count_vectors(self.records, pairs)
         found: Counter[Vector] = Counter()
-        for part in self.pool.map(_vectors_chunk, _chunks(pairs)):
+        for part in self.pool.map(_vectors_chunk, (pairs[s] for s in _chunks(len(pairs)))):
             found.update(part)
         return found
 
-    def scores(self, model: MatchModel, pairs: Sequence[Pair]) -> list[ScoredPair]:
-        """Each pair's match weight and probability (`score_pairs`), in order."""
+    def scores(
+        self, model: MatchModel, pairs: Pairs, floor: float = 0.0, progress: Done = _ignore
+    ) -> list[ScoredPair]:
+        """The match weight and probability of the pairs that reach `floor`
+        (`score_pairs`), in order; `progress(pairs compared)` after each chunk."""
         if self.pool is None:
-            return score_pairs(model, self.records, pairs)
+            return score_pairs(model, self.records, pairs, floor)
         body = model.to_json()
+        chunks = (pairs[s] for s in _chunks(len(pairs)))
         results: list[ScoredPair] = []
-        for part in self.pool.map(_scores_chunk, repeat(body), _chunks(pairs)):
+        for done, part in enumerate(
+            self.pool.map(_scores_chunk, repeat(body), chunks, repeat(floor))
+        ):
             results.extend(part)
+            progress(min((done + 1) * _CHUNK, len(pairs)))
         return results
 
 
-def _chunks(pairs: Sequence[Pair]) -> list[Sequence[Pair]]:
-    return [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
+def _chunks(n_pairs: int) -> list[slice]:
+    return [slice(start, start + _CHUNK) for start in range(0, n_pairs, _CHUNK)]
 
 
 def _init(records: list[Features]) -> None:
@@ -86,8 +101,8 @@ def _vectors_chunk(pairs: Sequence[Pair]) -> Counter[Vector]:
     return count_vectors(_records, pairs)
 
 
-def _scores_chunk(model_json: str, pairs: Sequence[Pair]) -> list[ScoredPair]:
+def _scores_chunk(model_json: str, pairs: Pairs, floor: float) -> list[ScoredPair]:
     global _model, _model_json
     if _model is None or model_json != _model_json:
         _model, _model_json = MatchModel.from_json(model_json), model_json
-    return score_pairs(_model, _records, pairs)
+    return score_pairs(_model, _records, pairs, floor)

@@ -18,6 +18,7 @@ first and each one re-checks the grown groups, so evidence never chains
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -26,7 +27,7 @@ from rapidfuzz.distance import OSA
 
 from resolvers.comparisons import COMPARISONS, given_pair
 from resolvers.features import Features
-from resolvers.match_model import MatchModel
+from resolvers.match_model import MatchModel, probability
 from resolvers.names import gendered_pair, may_be_same_person
 
 # Records compared per side when checking two groups (a big profile is checked
@@ -208,11 +209,25 @@ def judged_apart_index(
 
 
 def score_pairs(
-    model: MatchModel, records: Sequence[Features], pairs: Iterable[tuple[int, int]]
+    model: MatchModel,
+    records: Sequence[Features],
+    pairs: Iterable[tuple[int, int]],
+    floor: float = 0.0,
 ) -> list[ScoredPair]:
-    """Every candidate pair's match weight and probability."""
+    """The candidate pairs' match weights and probabilities, for the pairs whose
+    probability reaches `floor` (default: every pair)."""
+    lowest = _weight_of(floor)
     scored = []
     for i, j in pairs:
-        explanation = model.explain(records[i], records[j])
-        scored.append(ScoredPair(i, j, explanation.weight, explanation.probability))
+        weight = model.weight_from(records[i], records[j], lowest)
+        if weight is not None:
+            scored.append(ScoredPair(i, j, weight, probability(weight)))
     return scored
+
+
+def _weight_of(floor: float) -> float:
+    """The match weight of a probability (a little under it, to be safe from
+    rounding); minus infinity for 0."""
+    if floor <= 0.0:
+        return -math.inf
+    return math.log2(floor / (1.0 - floor)) - 1e-9

@@ -132,6 +132,22 @@ def test_weights_add_up_and_explain_themselves() -> None:
     assert model.weight(a, b) == explained.weight
 
 
+def test_the_fast_weight_is_the_explained_weight_to_the_last_bit() -> None:
+    """Scoring skips the explanation and stops early below a floor; the weight
+    it gives (and the pairs it drops) must be exactly those of `explain`."""
+    records, _ = population(people=80)
+    feats = [_features(r) for r in records]
+    pairs = candidate_pairs(feats)
+    model = train(feats, pairs, u_pairs=20_000)
+    floor = 3.0
+    for i, j in pairs:
+        explained = model.explain(feats[i], feats[j]).weight
+        assert model.weight(feats[i], feats[j]) == explained
+        fast = model.weight_from(feats[i], feats[j], floor)
+        assert fast == (explained if explained >= floor else None)
+    assert any(model.weight_from(feats[i], feats[j], floor) is None for i, j in pairs)
+
+
 def test_rare_names_weigh_more_than_common_ones() -> None:
     records, _ = population(people=150)
     feats = [_features(r) for r in records]
@@ -263,17 +279,24 @@ def test_one_conflicting_fact_raises_the_bar_and_two_block() -> None:
 def test_comparing_on_every_core_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     records, _ = population(people=60)
     feats = [_features(r) for r in records]
-    pairs = sorted(candidate_pairs(feats))
+    pairs = candidate_pairs(feats)
+    listed = list(pairs)
     model = _test_model()
     with PairWork(feats, 0) as here:
         assert here.pool is None
-        expected = (here.vectors(pairs), here.scores(model, pairs))
+        expected = (here.vectors(listed), here.scores(model, pairs), here.scores(model, pairs, 0.9))
+    assert 0 < len(expected[2]) < len(expected[1])
     monkeypatch.setattr(pairwork, "_PARALLEL_FROM", 1)
     monkeypatch.setattr(pairwork, "_CHUNK", 25)
     monkeypatch.setattr(pairwork, "workers", lambda: 2)
     with PairWork(feats, len(pairs)) as everywhere:
         assert everywhere.pool is not None
-        assert (everywhere.vectors(pairs), everywhere.scores(model, pairs)) == expected
+        found = (
+            everywhere.vectors(listed),
+            everywhere.scores(model, pairs),
+            everywhere.scores(model, pairs, 0.9),
+        )
+        assert found == expected
 
 
 def test_a_must_not_link_judgement_blocks_the_link_and_the_review() -> None:

@@ -1,0 +1,44 @@
+"""Blocking: which records the batch executor compares, kept in arrays."""
+
+from __future__ import annotations
+
+from resolvers.blocking import Pairs, candidate_pairs
+from resolvers.features import Features, features
+
+
+def feat(key: str, name: str | None, **identifiers: str) -> Features:
+    return features(key, name, {}, list(identifiers.items()))
+
+
+def _pairs(records: list[Features]) -> set[tuple[str, str]]:
+    return {(records[i].key, records[j].key) for i, j in candidate_pairs(records)}
+
+
+def test_a_handle_made_of_a_name_pairs_with_every_record_of_that_name() -> None:
+    records = [
+        feat("crm/1", "Carlos Francavilla"),
+        feat("tw/1", None, twitter="cfrancavilla"),
+        feat("crm/2", "Cristina Francavilla"),
+        feat("call/1", "C. Francavilla"),
+    ]
+    found = _pairs(records)
+    assert {("crm/1", "tw/1"), ("tw/1", "crm/2"), ("tw/1", "call/1")} <= found
+    # An initial may be either of them; two full names that differ are not worth it.
+    assert {("crm/1", "call/1"), ("crm/2", "call/1")} <= found
+    assert ("crm/1", "crm/2") not in found
+
+
+def test_records_sharing_a_key_pair_once_in_index_order() -> None:
+    records = [feat(f"r/{i}", "Ana Ruiz", email=f"ana.ruiz{i % 2}@x.org") for i in range(40)]
+    pairs = candidate_pairs(records)
+    assert len(pairs) == 40 * 39 // 2  # the numpy path (a block of 40), no repeats
+    listed = list(pairs)
+    assert listed == sorted(set(listed))
+    assert all(i < j for i, j in listed)
+
+
+def test_pairs_slice_and_pick_like_a_sequence() -> None:
+    pairs = Pairs.of([(0, 1), (0, 2), (1, 2)])
+    assert list(pairs[1:]) == [(0, 2), (1, 2)]
+    assert pairs.at([2, 0]) == [(1, 2), (0, 1)]
+    assert len(pairs) == 3
