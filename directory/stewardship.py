@@ -88,8 +88,10 @@ QueueFilter = tuple[str, str | None, str | None]  # status, source, kind
 class QueueSnapshots:
     """The review queue as the UI shows it: per filter, the top `depth`
     candidates, kept in memory and refreshed in the background once older than
-    `ttl_s`. Ranking every candidate of a big graph takes seconds; a page must
-    not wait for it. Pairs decided here leave the snapshots at once."""
+    `ttl_s` (or `min_interval_s` once the graph marks the candidates changed),
+    and never sooner than ten times the last read took. Ranking every candidate
+    of a big graph takes seconds (5-6 s for 1.6 M candidates); a page must not
+    wait for it. Pairs decided here leave the snapshots at once."""
 
     def __init__(
         self, *, ttl_s: float = 30.0, min_interval_s: float = 5.0, depth: int = 2000
@@ -122,7 +124,9 @@ class QueueSnapshots:
         age = time.monotonic() - snapshot.started if snapshot else 0.0
         if snapshot is None or (not snapshot.items and snapshot.version != version):
             snapshot = self._build(writer, key)  # nothing to show meanwhile
-        elif age > self._ttl_s or (snapshot.version != version and age > self._min_interval_s):
+        elif age > snapshot.took * 10 and (
+            age > self._ttl_s or (snapshot.version != version and age > self._min_interval_s)
+        ):  # refreshing keeps the graph busy at most a tenth of the time
             self._refresh_later(writer, key)
         with self._lock:
             hidden = {pair for pair, at in self._decided.items() if at >= snapshot.started}
@@ -155,7 +159,7 @@ class QueueSnapshots:
         version = writer.setting(REVIEW_CHANGED)
         status, source, kind = key
         items = review_queue(writer, status=status, source=source, kind=kind, first=self._depth)
-        snapshot = _Snapshot(started, version, items)
+        snapshot = _Snapshot(started, version, items, time.monotonic() - started)
         with self._lock:
             self._snapshots[key] = snapshot
             oldest = min(s.started for s in self._snapshots.values())
@@ -186,6 +190,7 @@ class _Snapshot:
     started: float  # monotonic time the read began
     version: str | None  # the graph's review-changed marker then
     items: list[QueueItem]
+    took: float  # seconds the read took
 
 
 def _matches(candidate: ReviewRow, source: str | None, kind: str | None) -> bool:
