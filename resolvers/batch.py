@@ -140,8 +140,8 @@ def _run(
     report.candidate_pairs = len(pairs)
     # Pairs inside one deterministic cluster are linked already: training
     # learns from them, scoring has nothing to decide.
-    apart_groups = np.asarray(group_of, dtype=np.int64)
-    to_score = pairs.where(apart_groups[pairs.left] != apart_groups[pairs.right])
+    cluster_of = np.asarray(group_of, dtype=np.int64)
+    to_score = pairs.where(cluster_of[pairs.left] != cluster_of[pairs.right])
     clock.lap("block")
     with PairWork(feats, len(to_score)) as work:
         if model is None:
