@@ -9,7 +9,8 @@ records across the groups) asks for odds a hundred times higher before the
 link is made: keyed data is full of one mistyped date or id (Febrl's duplicates
 are). Two are the mark of two people (a parent and child sharing an address
 and a family email): the link is never made automatically, whatever the
-other evidence. A
+other evidence. The same personal id (national or employee id, which
+households do not share) on both groups outweighs one of them. A
 refused link, and every pair between the two thresholds, becomes a review
 candidate for the stewards. Links are taken best
 first and each one re-checks the grown groups, so evidence never chains
@@ -36,6 +37,8 @@ _CHECKED_PER_GROUP = 40
 BETWEEN_THRESHOLDS = "between the thresholds"  # the reason of a plain review candidate
 _BIRTH_DATE = next(i for i, c in enumerate(COMPARISONS) if c.name == "birth_date")
 _GIVEN_NAME = next(i for i, c in enumerate(COMPARISONS) if c.name == "given_name")
+# Ids of one person only (unlike accounts, which households share).
+PERSONAL_ID_TYPES = ("national_id", "employee_id")
 # Levels of the given-name comparison that a typo reaches: exact, nickname, JW >= 0.92.
 _CLOSE_GIVEN = (0, 1, 2)
 
@@ -113,14 +116,38 @@ def _full_name(f: Features) -> str:
 
 def groups_conflict(left: Sequence[Features], right: Sequence[Features]) -> tuple[int, str | None]:
     """The most conflicting facts between any record of one group and any of the
-    other: how many, and what they are."""
+    other: how many, and what they are. A personal id both groups carry counts
+    one conflict fewer (see `shared_personal_id`)."""
     worst: list[str] = []
     for a in islice(left, _CHECKED_PER_GROUP):
         for b in islice(right, _CHECKED_PER_GROUP):
             found = conflicts(a, b)
             if len(found) > len(worst):
                 worst = found
-    return len(worst), ", ".join(worst) or None
+    if not worst:
+        return 0, None
+    reason = ", ".join(worst)
+    shared = shared_personal_id(left, right)
+    if shared is None:
+        return len(worst), reason
+    return len(worst) - 1, f"{reason} (one offset by the same {shared})"
+
+
+def shared_personal_id(left: Sequence[Features], right: Sequence[Features]) -> str | None:
+    """The type of a personal id (national or employee id) carried by both groups,
+    or None. Households share accounts, emails, phones and addresses, but not
+    these: the same one on both sides outweighs one conflicting fact (keyed data
+    replaces a name or a date far more often than a person's id lands on another
+    person's record). A value seen on more than two people is a placeholder, not
+    evidence."""
+    carried = {
+        (type_, value)
+        for f in left
+        for type_, value in f.ids
+        if type_ in PERSONAL_ID_TYPES and f.shared_by.get(f"{type_}:{value}", 1) <= 2
+    }
+    both = sorted(type_ for f in right for type_, value in f.ids if (type_, value) in carried)
+    return both[0] if both else None
 
 
 class Groups:

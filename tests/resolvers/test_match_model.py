@@ -20,6 +20,7 @@ from resolvers.probabilistic import (
     Groups,
     Thresholds,
     decide,
+    groups_conflict,
     judged_apart_index,
     score_pairs,
 )
@@ -274,6 +275,26 @@ def test_one_conflicting_fact_raises_the_bar_and_two_block() -> None:
     assert thresholds.required(1) == pytest.approx(0.99999)
     assert thresholds.required(2) > 1
     assert Thresholds(match=0.999, blocking_conflicts=3).required(2) < 1
+
+
+def test_the_same_personal_id_offsets_one_conflict_but_a_shared_account_does_not() -> None:
+    # Keyed data replaced the given name and the birth date; the national id stayed.
+    original = feat("Matthew Sincovich", "a", birth_date="1960-07-31", national_id="4440480")
+    keyed = feat("Kynan Sincovich", "b", birth_date="1947-09-22", national_id="4440480")
+    count, reason = groups_conflict([original], [keyed])
+    assert count == 1
+    assert reason == (
+        "different birth dates, different given names (one offset by the same national_id)"
+    )
+    # A parent and a child on one household account: two conflicts, never linked.
+    parent = feat("Matthew Sincovich", "c", birth_date="1960-07-31", account="ACC-1")
+    child = feat("Kynan Sincovich", "d", birth_date="1987-09-22", account="ACC-1")
+    assert groups_conflict([parent], [child])[0] == 2
+    # An id seen on many people is a placeholder, not evidence.
+    placeholder = {"national_id:4440480": 5}
+    assert groups_conflict([generic(original, placeholder)], [generic(keyed, placeholder)])[0] == 2
+    # Nothing to offset when nothing conflicts.
+    assert groups_conflict([original], [replace(original, key="e")]) == (0, None)
 
 
 def test_comparing_on_every_core_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
