@@ -2,7 +2,8 @@
 peers (Splink, recordlinkage) run in the same benchmark run on the same data.
 
     .venv/bin/python bench/resolution.py [--no-febrl] [--cross-channel N]
-                                         [--synthetic N] [--no-peers] [--keep DIR]
+                                         [--synthetic N] [--no-peers] [--peer NAME]
+                                         [--keep DIR]
 
 For each data set: a fresh embedded graph, `directory ingest` (deterministic
 rules; the graph has no match model yet, so no online linking), `directory
@@ -18,6 +19,9 @@ holding records of two or more people). Data sets:
   no peer reads it;
 - `--synthetic N`: the reference gen_synth.py set, converted by bench/febrl.py,
   with splink_synth.py and rl_synth.py on the same parquet.
+
+`--peer splink` (or `recordlinkage`) runs only that peer: recordlinkage has no
+reference figure at a million records.
 
 Prints one table and, last, one JSON line with every row.
 """
@@ -39,6 +43,7 @@ from quality import bcubed, pairwise
 from reference import PEERS, Run, reference_python, row, run_script
 
 BENCH = Path(__file__).resolve().parent
+PEER_SCRIPTS = {"splink": "splink_", "recordlinkage": "rl_"}  # name -> script prefix
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="also run ours with this DIRECTORY_* setting (repeatable)",
     )
+    parser.add_argument("--peer", action="append", choices=sorted(PEER_SCRIPTS),
+                        help="run only this peer (repeatable; default: both)")  # fmt: skip
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it")
     args = parser.parse_args()
     if args.keep:
@@ -82,7 +89,7 @@ def bench(work: Path, args: argparse.Namespace) -> None:
     for data in datasets(work, args, python):
         rows += [ours(work, data, variant) for variant in variants]
         if not args.no_peers:
-            rows += peers(work, data, python)
+            rows += peers(work, data, python, args.peer or sorted(PEER_SCRIPTS))
     print()
     print_rows(rows)
     print_json({"rows": rows})
@@ -168,10 +175,11 @@ def assignments(env: dict[str, str], work: Path) -> dict[str, str]:
     return {f"{r['source']}/{r['source_id']}": r["profile_id"] for r in rows}
 
 
-def peers(work: Path, data: DataSet, python: str) -> list[dict[str, object]]:
+def peers(work: Path, data: DataSet, python: str, names: list[str]) -> list[dict[str, object]]:
     results = work / "results.jsonl"
     found: list[dict[str, object]] = []
-    for run in data.peers:
+    prefixes = tuple(PEER_SCRIPTS[name] for name in names)
+    for run in (r for r in data.peers if r.script.startswith(prefixes)):
         seen = len(results.read_text().splitlines()) if results.exists() else 0
         wall, peak = run_script(python, run, work, results)
         new = results.read_text().splitlines()[seen:] if results.exists() else []
