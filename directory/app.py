@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     admin.install(app)
     graphql = GraphQLEndpoint(schema, graphql_ide="graphiql")
-    app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
+    # First in the table: the hot path is matched before the admin pages are tried.
+    app.router.routes.insert(0, Route("/graphql", graphql, methods=["GET", "POST"]))
 
     @app.get("/health")
     async def health(writer: GraphDep) -> JSONResponse:

@@ -167,7 +167,10 @@ def _run(
     partners: dict[str, list[str]] = {}
     for pair in decisions.links:
         partners.setdefault(rows[pair.left].key, []).append(rows[pair.right].key)
-    linked = [replace(row, matched=tuple(partners.get(row.key, ()))) for row in plain]
+    linked = [
+        replace(row, matched=tuple(partners[row.key])) if row.key in partners else row
+        for row in plain
+    ]
     found = clusters(linked, judgements)
     _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
                     report=report, progress=progress)  # fmt: skip

@@ -44,6 +44,8 @@ _TITLES = frozenset(
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case ASCII without accents, words separated by single spaces."""
+    if text.isascii():  # most names and addresses: nothing to decompose
+        return _NON_WORD.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", ascii_only).strip()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 
 from resolvers.names import count_people, fold, may_be_same_person
@@ -39,6 +42,17 @@ def test_may_be_same_person(a: str, b: str, same: bool) -> None:
 
 def test_fold_drops_accents_case_and_punctuation() -> None:
     assert fold("  José-María  O'Brien ") == "jose maria o brien"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["  Jean-Pierre O'Brien ", "26 MOUNTAIN circuit, manor park", "", "a_b\tc~d", "X Æ A-12"],
+)
+def test_fold_of_plain_ascii_is_the_full_fold(text: str) -> None:
+    """ASCII text takes a shortcut (no Unicode decomposition); it must not differ."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
+    assert fold(text) == re.sub(r"[^a-z0-9]+", " ", ascii_only).strip()
 
 
 @pytest.mark.parametrize(
