@@ -13,9 +13,9 @@ Carlos and Cristina Francavilla are not worth a comparison).
 from __future__ import annotations
 
 from array import array
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +25,7 @@ from resolvers.features import Features
 # A key carried by more records than this is skipped: it would cost pairs
 # quadratically and says little (a common surname in one year, a busy NAT IP).
 MAX_BLOCK = 300
-_NUMPY_FROM = 24  # blocks at least this big make their pairs with numpy
+_PAIRS_PER_PART = 8_000_000  # pairs made at once (a few hundred MB of arrays)
 
 # A member's role in a block: carries the key itself, or makes it from its
 # name only (with a full given name, or an initial).
@@ -101,36 +101,58 @@ class Pairs:
 
 def candidate_pairs(records: Sequence[Features], max_block: int = MAX_BLOCK) -> Pairs:
     """Index pairs (i < j) of records sharing a blocking key (see the module)."""
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for index, f in enumerate(records):
-        for key, role in blocking_keys(f).items():
-            blocks[key].append(index * 4 + role)  # packed: one int per member
-    codes = array("q")  # i * n + j for each pair
     n = len(records)
-    for members in blocks.values():
-        if 1 < len(members) <= max_block:
-            _block_pairs(members, n, codes)
-    blocks.clear()
-    unique = np.unique(np.frombuffer(codes, dtype=np.int64))
-    return Pairs(unique // n, unique % n)
+    record, role, later = _memberships(records, max_block)
+    codes = [_pair_codes(record, role, later, part, n) for part in _parts(later)]
+    unique = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    return Pairs(unique // max(n, 1), unique % max(n, 1))
 
 
-def _block_pairs(members: list[int], n: int, codes: array[int]) -> None:
-    """Append one block's pair codes: every pair but two name-only full names."""
-    named = [m >> 2 for m in members if m & 3 == _NAME_ONLY]
-    others = [m >> 2 for m in members if m & 3 != _NAME_ONLY]
-    if len(members) >= _NUMPY_FROM:
-        codes.frombytes(_numpy_codes(others, named, n).tobytes())
-        return
-    for position, i in enumerate(others):
-        codes.extend(i * n + j for j in others[position + 1 :])  # members come in index order
-        codes.extend(min(i, j) * n + max(i, j) for j in named)
+Ints = npt.NDArray[np.int64]
 
 
-def _numpy_codes(others: list[int], named: list[int], n: int) -> npt.NDArray[np.int64]:
-    left = np.asarray(others, dtype=np.int64)
-    upper_i, upper_j = np.triu_indices(len(left), 1)
-    within = left[upper_i] * n + left[upper_j]
-    x, y = np.meshgrid(left, np.asarray(named, dtype=np.int64), indexing="ij")
-    low, high = np.minimum(x, y).ravel(), np.maximum(x, y).ravel()
-    return np.concatenate((within, low * n + high))
+def _memberships(records: Sequence[Features], max_block: int) -> tuple[Ints, Ints, Ints]:
+    """Every (record, role) membership of a key, grouped by key with a block's
+    members in record order; and how many members of its block come after
+    each (none in blocks over `max_block`)."""
+    ids: dict[str, int] = {}
+    keys, members, roles = array("q"), array("q"), array("q")
+    for index, f in enumerate(records):
+        for name, role in blocking_keys(f).items():
+            keys.append(ids.setdefault(name, len(ids)))
+            members.append(index)
+            roles.append(role)
+    del ids
+    key = np.frombuffer(keys, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+    sizes = np.diff(np.r_[starts, len(key)])
+    later = np.repeat(starts + sizes, sizes) - np.arange(len(key)) - 1
+    later[np.repeat(sizes > max_block, sizes)] = 0
+    record = np.frombuffer(members, dtype=np.int64)[order]
+    return record, np.frombuffer(roles, dtype=np.int64)[order], later
+
+
+def _parts(later: Ints) -> list[slice]:
+    """Ranges of memberships that make about `_PAIRS_PER_PART` pairs each, so
+    that no range needs much memory at once."""
+    step = _PAIRS_PER_PART
+    if not len(later):
+        return []
+    total = np.cumsum(later)
+    cuts = np.searchsorted(total, np.arange(step, total[-1], step))
+    edges = [0, *sorted({int(c) + 1 for c in cuts}), len(later)]
+    return [slice(a, b) for a, b in pairwise(edges) if a < b]
+
+
+def _pair_codes(record: Ints, role: Ints, later: Ints, part: slice, n: int) -> Ints:
+    """The codes (i * n + j) of the pairs each membership in `part` makes with
+    the later members of its block: every pair but two name-only full names."""
+    counts = later[part]
+    left = np.repeat(np.arange(part.start, part.stop), counts)
+    first_of_each = np.repeat(np.cumsum(counts) - counts, counts)
+    right = left + 1 + (np.arange(len(left)) - first_of_each)
+    keep = (role[left] != _NAME_ONLY) | (role[right] != _NAME_ONLY)
+    codes: Ints = record[left[keep]] * n + record[right[keep]]
+    return codes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,7 @@ from resolvers.probabilistic import ScoredPair, score_pairs
 # more than it saves.
 _PARALLEL_FROM = 40_000
 _CHUNK = 20_000
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 Done = Callable[[int], None]
 
@@ -51,7 +53,8 @@ class PairWork:
             context = multiprocessing.get_context("forkserver")
             self.pool = ProcessPoolExecutor(
                 max_workers=workers(), mp_context=context,
-                initializer=_init, initargs=(list(records),),
+                # Pickled once here, not once per worker by the pool.
+                initializer=_init, initargs=(pickle.dumps(list(records), _PROTOCOL),),
             )  # fmt: skip
 
     def __enter__(self) -> PairWork:
@@ -92,9 +95,9 @@ def _chunks(n_pairs: int) -> list[slice]:
     return [slice(start, start + _CHUNK) for start in range(0, n_pairs, _CHUNK)]
 
 
-def _init(records: list[Features]) -> None:
+def _init(records: bytes) -> None:
     global _records  # noqa: PLW0603 - the worker's one copy of the records
-    _records = records
+    _records = pickle.loads(records)  # noqa: S301 - our own parent process pickled them
 
 
 def _vectors_chunk(pairs: Sequence[Pair]) -> Counter[Vector]:

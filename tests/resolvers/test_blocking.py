@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from resolvers import blocking
 from resolvers.blocking import Pairs, candidate_pairs
 from resolvers.features import Features, features
 
@@ -31,7 +34,7 @@ def test_a_handle_made_of_a_name_pairs_with_every_record_of_that_name() -> None:
 def test_records_sharing_a_key_pair_once_in_index_order() -> None:
     records = [feat(f"r/{i}", "Ana Ruiz", email=f"ana.ruiz{i % 2}@x.org") for i in range(40)]
     pairs = candidate_pairs(records)
-    assert len(pairs) == 40 * 39 // 2  # the numpy path (a block of 40), no repeats
+    assert len(pairs) == 40 * 39 // 2  # no repeats
     listed = list(pairs)
     assert listed == sorted(set(listed))
     assert all(i < j for i, j in listed)
@@ -42,3 +45,12 @@ def test_pairs_slice_and_pick_like_a_sequence() -> None:
     assert list(pairs[1:]) == [(0, 2), (1, 2)]
     assert pairs.at([2, 0]) == [(1, 2), (0, 1)]
     assert len(pairs) == 3
+
+
+def test_pairs_made_part_by_part_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [feat(f"r/{i}", f"Ana Ruiz{i % 3}", email=f"a{i % 7}@x.org") for i in range(60)]
+    records += [feat("tw/1", None, twitter="aruiz1"), feat("tw/2", None, twitter="aruiz2")]
+    whole = candidate_pairs(records)
+    monkeypatch.setattr(blocking, "_PAIRS_PER_PART", 7)  # many small parts
+    assert list(candidate_pairs(records)) == list(whole)
+    assert list(candidate_pairs(records, max_block=10)) != list(whole)  # blocks over 10 skipped
