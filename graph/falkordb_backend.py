@@ -71,7 +71,7 @@ class FalkorDBBackend(GraphBackend):
 
     def _run(self, command: str, statement: Statement) -> list[Row]:
         """One query in the compact result format, its rows parsed here: the
-        client's generic parser took a third of a lookup's graph time."""
+        client's generic parser took about a quarter of a lookup's graph time."""
         response = self._graph.execute_command(
             command, self._graph_name, _with_params(statement), "--compact"
         )

@@ -48,7 +48,7 @@ def _carried_keys(f: Features) -> Iterator[str]:
     # Keys of a few thousand values (a postcode with an initial, a name with a
     # birth year) make pairs quadratically in the records; at a million records
     # they made most of the pairs, and found almost no review-worthy pair the
-    # other keys miss (bench/README.md, "Blocking keys"). The postcode pairs
+    # other keys miss (bench/README.md, "Fewer blocking keys"). The postcode pairs
     # with the street number instead, like a whole address with a mistyped street.
     given, family = f.given, f.family_last
     if f.birth_date:
