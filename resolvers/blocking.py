@@ -60,10 +60,9 @@ def _carried_keys(f: Features) -> Iterator[str]:
         yield f"ps:{f.postcode}|{f.street_number}"
     if f.street_number and f.address:
         yield f"ad:{f.address}"
-    email_locals = f.email_locals  # a property, built on each use
-    yield from (f"em:{local}" for local in email_locals)
+    yield from (f"em:{local}" for local in f.email_locals)
     yield from (f"h:{handle}" for handle in f.handles)
-    yield from (f"h:{local}" for local in email_locals)
+    yield from (f"h:{local}" for local in f.email_locals)
     yield from (f"ph:{phone[-8:]}" for phone in f.phones)
     yield from (f"ip:{ip}" for ip in f.ips)
 

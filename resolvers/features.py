@@ -36,14 +36,11 @@ class Features:
     phones: frozenset[str]
     ids: frozenset[tuple[str, str]]  # (type, value) of ID_TYPES
     handles: frozenset[str]  # bare handles of any network
+    email_locals: frozenset[str]  # the emails' local parts (compared pair by pair)
     ips: frozenset[str]
     shared_by: Mapping[str, int]  # generic values ("type:value") -> people seen on them
     name_forms: frozenset[str]  # handles the name makes: "cfrancavilla", "carlos.francavilla"
     full_name_forms: frozenset[str]  # those made of the whole given and family names
-
-    @property
-    def email_locals(self) -> frozenset[str]:
-        return frozenset(e.split("@", 1)[0] for e in self.emails)
 
 
 def features(
@@ -78,6 +75,7 @@ def features(
         phones=frozenset(by_type.get("phone", ())),
         ids=frozenset((t, v) for t in ID_TYPES for v in by_type.get(t, ())),
         handles=handles,
+        email_locals=locals_,
         ips=frozenset(by_type.get("ip", ())),
         shared_by=dict(shared_by or {}),
         # Only handle comparisons read these, and only between records that

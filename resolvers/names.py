@@ -46,6 +46,11 @@ def fold(text: str) -> str:
     """Lower-case ASCII without accents, words separated by single spaces."""
     if text.isascii():  # most names and addresses: nothing to decompose
         return _NON_WORD.sub(" ", text.lower()).strip()
+    return unicode_fold(text)
+
+
+def unicode_fold(text: str) -> str:
+    """`fold` by Unicode decomposition, for any text (the ASCII shortcut's reference)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", ascii_only).strip()

@@ -25,7 +25,6 @@ from resolvers.probabilistic import ScoredPair, score_pairs
 # more than it saves.
 _PARALLEL_FROM = 40_000
 _CHUNK = 20_000
-_PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 Done = Callable[[int], None]
 
@@ -54,7 +53,7 @@ class PairWork:
             self.pool = ProcessPoolExecutor(
                 max_workers=workers(), mp_context=context,
                 # Pickled once here, not once per worker by the pool.
-                initializer=_init, initargs=(pickle.dumps(list(records), _PROTOCOL),),
+                initializer=_init, initargs=(pickle.dumps(list(records), pickle.HIGHEST_PROTOCOL),),
             )  # fmt: skip
 
     def __enter__(self) -> PairWork:
