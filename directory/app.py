@@ -12,12 +12,12 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
 from directory import admin
 from directory.auth import Role, RoleCache
 from directory.graph_access import open_graph
 from directory.graphql_api import Context, schema
+from directory.graphql_http import GraphQLHTTP
 from directory.ingest import ingest_lines
 from directory.settings import Settings, get_settings
 from graph.errors import GraphError
@@ -71,21 +71,12 @@ def require(role: Role, current: Role | None) -> Role:
     return current
 
 
-class GraphQLEndpoint(GraphQL[Context, None]):
-    """Strawberry's plain ASGI view, with the caller's role in its context.
-
-    Not FastAPI's GraphQL router: solving its dependencies on every request
-    cost as much as the lookup's own work.
-    """
-
-    async def get_context(self, request: Request, response: object) -> Context:  # type: ignore[override]
-        state = request.app.state
-        caller = state.roles.caller_of(state.writer, _bearer(request))
-        # The GraphiQL page itself carries no data, so it opens without a key;
-        # every query needs one.
-        if not (request.method == "GET" and "query" not in request.query_params):
-            require(Role.AGENT, caller.role if caller else None)
-        return Context(writer=state.writer, settings=state.settings, caller=caller)
+def _graphql_context(request: Request) -> Context:
+    """The resolvers' context, for a caller with at least the agent role."""
+    state = request.app.state
+    caller = state.roles.caller_of(state.writer, _bearer(request))
+    require(Role.AGENT, caller.role if caller else None)
+    return Context(writer=state.writer, settings=state.settings, caller=caller)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -115,9 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     admin.install(app)
-    graphql = GraphQLEndpoint(schema, graphql_ide="graphiql")
+    graphql = GraphQLHTTP(schema, _graphql_context)
     # First in the table: the hot path is matched before the admin pages are tried.
-    app.router.routes.insert(0, Route("/graphql", graphql, methods=["GET", "POST"]))
+    app.router.routes.insert(0, Route("/graphql", graphql.endpoint, methods=["GET", "POST"]))
 
     @app.get("/health")
     async def health(writer: GraphDep) -> JSONResponse:

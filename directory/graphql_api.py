@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
@@ -802,24 +801,6 @@ class Mutation:
         return IngestResult.of(report)
 
 
-def _unexpected(error: GraphQLError) -> bool:
-    """Errors the schema does not foresee (a graph failure, a bug): their text may
-    hold internals, so clients get a generic message and the log gets the rest."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
-
-
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[
-        # Helpdesk tools send the same few query documents again and again; parsing
-        # and validating them once is most of what a lookup would otherwise cost.
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-        lambda: MaskErrors(
-            should_mask_error=_unexpected,
-            error_message="internal error: the server log has the details",
-        ),
-    ],
-)
+# Served over HTTP by `directory.graphql_http`, which caches documents and masks
+# unexpected errors.
+schema = strawberry.Schema(query=Query, mutation=Mutation)

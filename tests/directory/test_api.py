@@ -173,3 +173,27 @@ def test_an_ip_is_looked_up_at_a_time(server: LiveServer, keys: dict[Role, str])
         "Ana Pérez", "Luis Pérez"}  # fmt: skip
     bad = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4", at="yesterday").json()
     assert "ISO-8601" in bad["errors"][0]["message"]
+
+
+def test_graphql_answers_like_graphql_over_http(server: LiveServer, keys: dict[Role, str]) -> None:
+    url, auth = f"{server.url}/graphql", {"Authorization": f"Bearer {keys[Role.ADMIN]}"}
+    typename = httpx.get(url, params={"query": "{ __typename }"}, headers=auth)
+    assert typename.json() == {"data": {"__typename": "Query"}}
+    ingest = "mutation { ingest(records: []) { created } }"
+    over_get = httpx.get(url, params={"query": ingest}, headers=auth)
+    assert over_get.status_code == 400
+    assert over_get.text == "mutations are not allowed when using GET"
+    assert httpx.post(url, content=b"{not json", headers=auth).status_code == 400
+    assert httpx.post(url, json={"variables": {}}, headers=auth).status_code == 400
+    listed = httpx.post(url, json={"query": "{ __typename }", "variables": []}, headers=auth)
+    assert listed.status_code == 400
+    invalid = gql(server, keys[Role.AGENT], "{ noSuchField }")
+    assert invalid.status_code == 200
+    assert invalid.json()["data"] is None
+    assert "noSuchField" in invalid.json()["errors"][0]["message"]
+    missing = gql(server, keys[Role.AGENT], PROFILE, type="email")  # $value not given
+    assert "$value" in missing.json()["errors"][0]["message"]
+    page = httpx.get(url, headers={"Accept": "text/html"})  # GraphiQL, no key needed
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    assert httpx.get(url, params={"query": "{ __typename }"}).status_code == 401
