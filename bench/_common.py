@@ -7,6 +7,7 @@ same processes a user runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -103,6 +104,49 @@ def wait_redis_stopped(data_dir: Path, timeout_s: float = 60.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its direct children (a `directory serve` and its workers)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid, *children]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent not idle since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # idle, iowait
+
+
+class CpuMeter:
+    """CPU seconds spent by named groups of processes, and by the whole machine,
+    between `start()` and `stop()`."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self._start: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.groups.items()}
+        return now | {"machine": machine_busy_seconds()}
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def stop(self) -> dict[str, float]:
+        end = self._now()
+        self.spent = {name: end[name] - self._start[name] for name in end}
+        return self.spent
 
 
 def _vm_hwm_kib(pid: int) -> int | None:

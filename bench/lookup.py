@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -25,10 +26,13 @@ from pathlib import Path
 
 import httpx
 from _common import (
+    CpuMeter,
     Server,
     cli_env,
     print_json,
     print_table,
+    process_tree,
+    redis_pid,
     run_cli,
     wait_redis_stopped,
     write_records,
@@ -200,6 +204,27 @@ def wrk(
     return figures
 
 
+def cpu_rows(name: str, figures: dict[str, float]) -> list[tuple[str, str, str]]:
+    return [
+        (f"{name} CPU per request: server / graph / other",
+         f"{figures['cpu_server_ms']:.2f} / {figures['cpu_graph_ms']:.2f} / "
+         f"{figures['cpu_other_ms']:.2f} ms", ""),
+        (f"{name}: cores busy (of {os.cpu_count()})", f"{figures['cores_busy']:.2f}", ""),
+    ]  # fmt: skip
+
+
+def cpu_per_request(spent: dict[str, float], requests: float, seconds: int) -> dict[str, float]:
+    """CPU milliseconds per request: the server's processes, the graph server's,
+    everything else on the machine (wrk, other tenants); and the cores kept busy."""
+    per = {name: spent[name] / requests * 1000 for name in spent}
+    return {
+        "cpu_server_ms": per["server"],
+        "cpu_graph_ms": per["graph"],
+        "cpu_other_ms": per["machine"] - per["server"] - per["graph"],
+        "cores_busy": spent["machine"] / seconds,
+    }
+
+
 def run(args: argparse.Namespace, work: Path, data_dir: Path) -> None:
     build_graph(work, data_dir, args.records)
     key = run_cli(["keys", "create", "--role", "agent", "--name", "bench"], cli_env(data_dir))
@@ -224,13 +249,21 @@ def run(args: argparse.Namespace, work: Path, data_dir: Path) -> None:
         if found_share < MIN_FOUND:
             raise SystemExit(f"only {found_share:.0%} of the checked lookups found a profile")
         load = {"clients": args.clients, "seconds": args.seconds, "threads": args.wrk_threads}
+        assert server.process is not None
+        meter = CpuMeter(
+            {"server": process_tree(server.process.pid), "graph": [redis_pid(data_dir) or 0]}
+        )
         print(f"wrk GET /health, {args.clients} clients, {args.seconds} s ...", flush=True)
+        meter.start()
         health = wrk(f"{server.url}/health", lua=lua, **load)
+        health |= cpu_per_request(meter.stop(), health["requests"], args.seconds)
         print(f"wrk POST /graphql lookup, {args.clients} clients, {args.seconds} s ...", flush=True)
+        meter.start()
         lookup = wrk(
             f"{server.url}/graphql", lua=lua, bodies=bodies, **load,
             headers=(f"Authorization: Bearer {key}", "Content-Type: application/json"),
         )  # fmt: skip
+        lookup |= cpu_per_request(meter.stop(), lookup["requests"], args.seconds)
 
     ratio = lookup["requests_per_s"] / health["requests_per_s"]
     meets = lookup["requests_per_s"] >= TARGET_LOOKUPS_PER_S and lookup["p99_ms"] <= TARGET_P99_MS
@@ -264,6 +297,8 @@ def run(args: argparse.Namespace, work: Path, data_dir: Path) -> None:
             ("health p99", f"{health['p99_ms']:.1f} ms", ""),
             ("health non-2xx", f"{health['non2xx']:.0f}", "0"),
             ("lookup/health throughput", f"{ratio:.2f}", ""),
+            *cpu_rows("lookup", lookup),
+            *cpu_rows("health", health),
         ]
     )
     print_json(figures)

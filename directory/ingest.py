@@ -80,7 +80,8 @@ def ingest_lines(
 ) -> IngestReport:
     """Ingest parsed lines in batches; `on_batch(n)` is told how many were read."""
     report = report or IngestReport()
-    for batch in _read_ahead(_batches(lines, settings.batch_size, origin)):
+    batches = _batches(lines, settings.batch_size, origin, writer.backend.prepared)
+    for batch in _read_ahead(batches):
         report.read += batch.read
         report.rejected.extend(batch.rejected)
         if batch.records:
@@ -107,11 +108,12 @@ class Batch:
     rejected: list[Rejection]
     records: list[Record]
     rows: list[dict[str, Any]]
+    prepared_rows: object  # `rows` as the graph sends them: encoding is half the write
     resolution_rows: list[RecordRow]  # as if new; stored state is added under the lock
     evidence: list[dict[str, Any]]  # per record: the skills it is evidence of
 
     @staticmethod
-    def of(parsed: Sequence[ParsedLine], origin: str) -> Batch:
+    def of(parsed: Sequence[ParsedLine], origin: str, prepare: Callable[[Any], object]) -> Batch:
         """Sort a chunk of parsed lines into records to write and rejections."""
         latest: dict[str, Record] = {}
         rejected = []
@@ -121,25 +123,29 @@ class Batch:
             else:
                 latest[line.record.key] = line.record
         records = list(latest.values())
+        rows = [_record_row(r) for r in records]
         return Batch(
             len(parsed),
             rejected,
             records,
-            [_record_row(r) for r in records],
+            rows,
+            prepare(rows),
             [_resolution_row(r) for r in records],
             [_evidence_row(r) for r in records],
         )
 
 
-def _batches(lines: Iterable[ParsedLine], size: int, origin: str) -> Iterator[Batch]:
+def _batches(
+    lines: Iterable[ParsedLine], size: int, origin: str, prepare: Callable[[Any], object]
+) -> Iterator[Batch]:
     chunk: list[ParsedLine] = []
     for parsed in lines:
         chunk.append(parsed)
         if len(chunk) >= size:
-            yield Batch.of(chunk, origin)
+            yield Batch.of(chunk, origin, prepare)
             chunk = []
     if chunk:
-        yield Batch.of(chunk, origin)
+        yield Batch.of(chunk, origin, prepare)
 
 
 def _read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
@@ -170,7 +176,9 @@ def ingest_batch(
     with writer.lock(RESOLUTION_LOCK):
         rank = source_rank(writer, settings)
         before = writer.record_state(keys)
-        writer.upsert_records(batch.rows, existing=before.keys(), now=utc_now())
+        writer.upsert_records(
+            batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
+        )
         touched_ids = {i["key"] for row in batch.rows for i in row["identifiers"]}
         for state in before.values():
             touched_ids |= state.identifier_keys  # dropped ones may stop being shared

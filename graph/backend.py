@@ -66,6 +66,11 @@ class GraphBackend(ABC):
         name = "+".join(s.name for s in statements)
         return self._timed(name, lambda: self._write(statements))
 
+    def prepared(self, value: Any) -> Any:
+        """A parameter value in the form this engine sends it, so that a large one
+        can be encoded ahead of time, off the critical path; as is by default."""
+        return value
+
     @abstractmethod
     def _read(self, statement: Statement) -> list[Row]: ...
 

@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from graph.backend import Dialect, GraphBackend, Row, SchemaSpec, Statement
@@ -57,9 +58,12 @@ class FalkorDBBackend(GraphBackend):
 
     def explain(self, statement: Statement) -> list[str]:
         """FalkorDB's plan for a statement, one operation a line."""
-        query = self._graph._build_params_header(dict(statement.params)) + statement.cypher
+        query = _with_params(statement)
         plan = self._db.connection.execute_command("GRAPH.EXPLAIN", self._graph_name, query)
         return [str(line) for line in plan]
+
+    def prepared(self, value: Any) -> Any:
+        return _Encoded(_literal(value))
 
     def _read(self, statement: Statement) -> list[Row]:
         return self._run("GRAPH.RO_QUERY", statement)
@@ -191,8 +195,18 @@ def _with_params(statement: Statement) -> str:
     """
     if not statement.params:
         return statement.cypher
-    header = " ".join(f"{name}={_literal(value)}" for name, value in statement.params.items())
+    header = " ".join(
+        f"{name}={value.literal if type(value) is _Encoded else _literal(value)}"
+        for name, value in statement.params.items()
+    )
     return f"CYPHER {header} {statement.cypher}"
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A parameter value already written as its literal (by `prepared`)."""
+
+    literal: str
 
 
 def _literal(value: Any) -> str:

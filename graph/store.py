@@ -106,7 +106,12 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         }
 
     def upsert_records(
-        self, rows: Sequence[dict[str, Any]], *, existing: Set[str], now: str
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        existing: Set[str],
+        now: str,
+        prepared_rows: object | None = None,
     ) -> None:
         """Create new records with their identifiers; update `existing` ones, dropping
         the identifiers they lost.
@@ -114,19 +119,22 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         Each row: key, source, source_id, kind, observed_at, name, text, topics,
         attributes (JSON text) and identifiers: [{key, type, value, strength, seen_at}].
         Callers hold the resolution lock, so `existing` is still true when this runs.
+        `prepared_rows`, when given, is `backend.prepared(rows)`, sent when every
+        row is new.
         """
         fresh = [row for row in rows if row["key"] not in existing]
         updated = [row for row in rows if row["key"] in existing]
         statements = [self._set_setting(RECORDS_CHANGED_AT, now)] if rows else []
         if fresh:
-            statements.append(self._create_records(fresh, now))
+            all_new = prepared_rows is not None and not updated
+            statements.append(self._create_records(prepared_rows if all_new else fresh, now))
         if updated:
             statements.extend(self._update_records(updated, now))
         if statements:
             self.backend.write(*statements)
 
     @staticmethod
-    def _create_records(rows: Sequence[dict[str, Any]], now: str) -> Statement:
+    def _create_records(rows: object, now: str) -> Statement:
         # CREATE, not MERGE: one pass, no lookups of records that cannot exist.
         return Statement(
             "create_records",
@@ -139,7 +147,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             "MERGE (i:Identifier {key: ident.key}) ON CREATE SET i.type = ident.type, "
             "i.value = ident.value, i.strength = ident.strength, i.generic = false "
             "CREATE (r)-[:HAS {first_seen: $now, last_seen: $now, seen_at: ident.seen_at}]->(i)",
-            {"rows": list(rows), "now": now},
+            {"rows": rows, "now": now},
         )
 
     @staticmethod

@@ -22,6 +22,9 @@ def test_reingesting_updates_and_never_duplicates(falkor: GraphWriter, settings:
     assert (first.created, first.updated, first.profiles_created) == (2, 0, 1)
     assert (second.created, second.updated, second.profiles_created) == (0, 2, 0)
     assert falkor.counts() == before == {"records": 2, "identifiers": 1, "profiles": 1}
+    mixed = load(falkor, [*records, rec("web", "3", "Ana P", email="ana@example.com")], settings)
+    assert (mixed.created, mixed.updated) == (1, 2)  # only the new one is created
+    assert falkor.counts() == {"records": 3, "identifiers": 1, "profiles": 1}
 
 
 def test_bad_lines_are_reported_and_the_rest_goes_in(

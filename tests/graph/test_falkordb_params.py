@@ -50,3 +50,15 @@ def test_rows_read_as_the_client_reads_them(falkor: GraphWriter) -> None:
     assert ours[0]["a"] == [1, "x", None, [2.0, False]]
     assert backend.read(Statement("none", "MATCH (p:Probe) WHERE p.n > 9 RETURN p.key", {})) == []
     assert backend.write(Statement("nothing", "MATCH (p:Probe) SET p.n = 4", {})) == [[]]
+
+
+def test_a_prepared_parameter_reads_as_the_value_itself(falkor: GraphWriter) -> None:
+    """Ingest encodes its rows ahead of time; the engine must see the same values."""
+    rows = [{"key": "crm/1", "name": 'O"Brien \\ Ann', "ids": ["a", None]}, {"key": "crm/2"}]
+    cypher = "UNWIND $rows AS row RETURN row.key AS key, row.name AS name, row.ids AS ids"
+    plain = falkor.backend.read(Statement("plain", cypher, {"rows": rows}))
+    prepared = falkor.backend.read(
+        Statement("prepared", cypher, {"rows": falkor.backend.prepared(rows)})
+    )
+    assert prepared == plain
+    assert prepared[0]["name"] == 'O"Brien \\ Ann'
