@@ -197,3 +197,4 @@ def test_graphql_answers_like_graphql_over_http(server: LiveServer, keys: dict[R
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
     assert httpx.get(url, params={"query": "{ __typename }"}).status_code == 401
+    assert httpx.put(url, json={"query": "{ __typename }"}, headers=auth).status_code == 405
