@@ -108,7 +108,7 @@ class Batch:
     rejected: list[Rejection]
     records: list[Record]
     rows: list[dict[str, Any]]
-    prepared_rows: object  # `rows` as the graph sends them: encoding is half the write
+    prepared_rows: object  # `rows` as the graph sends them (a quarter of the write's time)
     resolution_rows: list[RecordRow]  # as if new; stored state is added under the lock
     evidence: list[dict[str, Any]]  # per record: the skills it is evidence of
 
