@@ -52,14 +52,15 @@ def run_cli(args: list[str], env: dict[str, str], *, stdout: Path | None = None)
     return result.stdout
 
 
-def write_records(path: Path, n_records: int) -> float:
-    """Write ``generate_large(n_records)`` as JSONL, and beside it `truth.json`
-    ("source/source_id" -> person); return the seconds it took."""
+def write_records(path: Path, n_records: int, *, isp_leases: bool = False) -> float:
+    """Write ``generate_large(n_records)`` (with the ISP's lease log when asked)
+    as JSONL, and beside it `truth.json` ("source/source_id" -> person); return
+    the seconds it took."""
     started = time.perf_counter()
     truth: dict[str, str] = {}
 
     def records() -> Iterator[dict[str, object]]:
-        for record, person in generate_large_with_truth(n_records):
+        for record, person in generate_large_with_truth(n_records, isp_leases=isp_leases):
             truth[f"{record['source']}/{record['source_id']}"] = person
             yield record
 

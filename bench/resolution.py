@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--no-febrl", action="store_true", help="skip Febrl4 and Febrl3")
     parser.add_argument("--cross-channel", type=int, default=20_000, metavar="N",
                         help="our cross-channel population of N records (0: skip)")  # fmt: skip
+    parser.add_argument("--isp-leases", action="store_true",
+                        help="the cross-channel population with the ISP's lease log "
+                        "(source isp_lease, authoritative for IPs by default)")  # fmt: skip
     parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                         help="the reference gen_synth.py set of N records (0: skip)")  # fmt: skip
     parser.add_argument("--no-peers", action="store_true", help="only our pipeline")
@@ -108,8 +111,8 @@ def datasets(work: Path, args: argparse.Namespace, python: str) -> list[DataSet]
         out = work / "cross-channel"
         out.mkdir()
         print(f"generating the cross-channel population ({args.cross_channel}) ...", flush=True)
-        write_records(out / "records.jsonl", args.cross_channel)
-        label = f"cross-channel {args.cross_channel}"
+        write_records(out / "records.jsonl", args.cross_channel, isp_leases=args.isp_leases)
+        label = f"cross-channel {args.cross_channel}" + (" + leases" if args.isp_leases else "")
         found.append(DataSet(label, out / "records.jsonl", out / "truth.json"))
     if args.synthetic:
         found.append(synthetic(work, args.synthetic, python))
@@ -152,7 +155,18 @@ def ours(work: Path, data: DataSet, settings: dict[str, str]) -> dict[str, objec
         "ingest_s": round(ingest_s, 1), "resolve_s": round(resolve_s, 1),
         "seconds": round(ingest_s + resolve_s, 1), "peak_mib_resolve": round(peak_mib),
         "resolve_summary": " ".join(summary.split()),
+        **_without_leases(final, truth),
     }  # fmt: skip
+
+
+def _without_leases(final: dict[str, str], truth: dict[str, str]) -> dict[str, object]:
+    """The scores on the other channels' records alone, when the ISP's lease log
+    is in the data (its records link by their account: easy pairs)."""
+    others = {key: person for key, person in truth.items() if not key.startswith("isp_lease/")}
+    if len(others) == len(truth):
+        return {}
+    scores = {**pairwise(final, others), **bcubed(final, others)}
+    return {"without_lease_records": scores}
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:

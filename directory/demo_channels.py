@@ -84,6 +84,7 @@ class _Person:
     old_phone: str | None = None
     changed_at: datetime = _NOW - timedelta(days=3650)
     job: _Job | None = None
+    line_holder: _Person | None = None  # who holds the home line, when another person does
 
     @property
     def name(self) -> str:
@@ -113,6 +114,7 @@ class _Gen:
     cto: str | None = None
     leads: dict[str, list[str]] = field(default_factory=dict)  # department -> possible managers
     story_done: bool = False
+    isp_leases: bool = False  # also write the ISP's lease log (`_isp_leases`)
 
     def next_id(self, source: str) -> int:
         self.counters[source] = self.counters.get(source, 0) + 1
@@ -484,10 +486,45 @@ _CHANNELS: tuple[tuple[float, Callable[[_Gen, _Person], list[Record]]], ...] = (
 
 
 def _customer_records(g: _Gen, p: _Person) -> Iterator[tuple[Record, str]]:
-    for share, channel in _CHANNELS:
-        if g.rng.random() < share:
-            for record in channel(g, p):
-                yield record, p.pid
+    records = [record for share, channel in _CHANNELS if g.rng.random() < share
+               for record in channel(g, p)]  # fmt: skip
     if p.old_email or p.old_phone:
-        for record in _older(g, p):
-            yield record, p.pid
+        records += _older(g, p)
+    for record in records:
+        yield record, p.pid
+    if g.isp_leases:  # the line's records belong to its holder
+        for record in _isp_leases(p, records):
+            yield record, (p.line_holder or p).pid
+
+
+_HOME_LINE_SHARE = 0.7  # customers whose home internet line is ours
+
+
+def _isp_leases(p: _Person, records: list[Record]) -> list[Record]:
+    """The ISP's lease (RADIUS accounting) log for the person's home line: the
+    lease renewal that preceded each activity seen on the home IP, under the
+    account that holds the line (a household's one contract). The rest of the
+    log would only add records their account already links. A random source of
+    its own (seeded by the holder's account), so turning the log on leaves every
+    other record as it was."""
+    holder = (p.line_holder or p).account
+    if random.Random(f"line:{holder}").random() >= _HOME_LINE_SHARE:
+        return []
+    return [
+        _lease(holder, p.home_ip, f"{record['source']}/{record['source_id']}", ident["seen_at"])
+        for record in records
+        for ident in record.get("identifiers", ())  # type: ignore[attr-defined]
+        if ident["type"] == "ip" and ident["value"] == p.home_ip and "seen_at" in ident
+    ]
+
+
+def _lease(account: str, ip: str, activity: str, seen_at: str) -> Record:
+    """The renewal of the line's lease up to 20 hours before an activity."""
+    rng = random.Random(f"lease:{activity}")
+    start = datetime.fromisoformat(seen_at) - timedelta(seconds=rng.randrange(60, 20 * 3600))
+    return _record(
+        "isp_lease",
+        f"radius-{activity.replace('/', '-')}",
+        observed_at=start,
+        identifiers=[_ident("account", account), _ident("ip", ip, start)],
+    )

@@ -200,6 +200,7 @@ def _family(g: _Gen) -> list[_Person]:
         surname=first.surname if g.rng.random() < 0.5 else None,
     )
     second.address, second.postcode, second.home_ip = first.address, first.postcode, first.home_ip
+    second.line_holder = first
     first.email = second.email = email
     return [first, second]
 
@@ -471,9 +472,13 @@ def generate_large(n_records: int, *, seed: int = 11) -> Iterator[Record]:
     return (record for record, _ in generate_large_with_truth(n_records, seed=seed))
 
 
-def generate_large_with_truth(n_records: int, *, seed: int = 11) -> Iterator[tuple[Record, str]]:
-    """`generate_large`, each record with the id of the person it belongs to."""
-    g = _Gen(random.Random(seed))
+def generate_large_with_truth(
+    n_records: int, *, seed: int = 11, isp_leases: bool = False
+) -> Iterator[tuple[Record, str]]:
+    """`generate_large`, each record with the id of the person it belongs to.
+    `isp_leases` adds the ISP's lease log of customers' home lines (source
+    `isp_lease`), leaving the other records as they are."""
+    g = _Gen(random.Random(seed), isp_leases=isp_leases)
     produced = 0
     while produced < n_records:
         for record, person in _population(g, 2000, 200):

@@ -17,7 +17,7 @@ from html import escape
 
 from directory.profiles import describe_link
 from graph.model import StoredProfile, StoredRecord
-from resolvers.deterministic import RULE_MATCHED, RULE_STEWARD
+from resolvers.deterministic import RULE_LEASE, RULE_MATCHED, RULE_STEWARD
 
 MAX_RECORDS = 40  # a bigger profile is drawn with its newest records
 _SIZE = 760
@@ -114,15 +114,17 @@ def _mean_angle(keys: list[str], angles: dict[str, float]) -> float:
 def _record_link(
     record: StoredRecord, at: dict[str, _Point], probabilities: dict[str, float]
 ) -> list[str]:
-    """A curve to the record that the match model or a steward linked it to."""
+    """A curve to the record that the match model, a steward or an IP lease linked it to."""
     link = record.link
-    if link.rule not in (RULE_MATCHED, RULE_STEWARD) or link.via_record not in at:
+    if link.rule not in (RULE_MATCHED, RULE_STEWARD, RULE_LEASE) or link.via_record not in at:
         return []
     a, b = at[record.key], at[link.via_record]
     bend = _Point((a.x + b.x) / 2 * 0.7 + _CENTRE * 0.3, (a.y + b.y) / 2 * 0.7 + _CENTRE * 0.3)
     if link.rule == RULE_MATCHED:
         probability = probabilities.get(record.key)
         text = f"match {probability:.3f}" if probability is not None else "match"
+    elif link.rule == RULE_LEASE:
+        text = "IP lease"
     else:
         text = "steward: same"
     return [

@@ -73,7 +73,9 @@ class IdentifierInput:
     )
     at: str | None = strawberry.field(
         default=None,
-        description="for an IP: when it was used (ISO-8601); only sightings within a day count",
+        description="for an IP: when it was used (ISO-8601). An IP finds a profile only "
+        "through a source authoritative for IPs (an ISP's lease log) that saw its account "
+        "on it near that time; see ipCandidates for the weaker evidence",
     )
 
 
@@ -114,8 +116,9 @@ class RecordIdentifier:
 @strawberry.type(description="Why a record belongs to its profile")
 class LinkExplanation:
     rule: str = strawberry.field(
-        description="seed (first record of the profile), shared-identifier, steward (a "
-        "steward judged it the same as via_record), or probabilistic "
+        description="seed (first record of the profile), shared-identifier, ip-lease (seen "
+        "on an IP that a source authoritative for IPs leased to the account `via` then, "
+        "in via_record), steward (a steward judged it the same as via_record), or probabilistic "
         "(the match model linked it to via_record: ask why(a, b) for the evidence)"
     )
     via: str | None = strawberry.field(description="the shared identifier, as type:value")
@@ -345,6 +348,10 @@ class IpCandidate:
     distance_seconds: float | None = strawberry.field(
         description="from the time asked to the closest sighting"
     )
+    leased: bool = strawberry.field(
+        description="a source authoritative for IPs (an ISP's lease log) saw its account "
+        "on the IP in the window: the strongest evidence an IP gives"
+    )
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -511,14 +518,16 @@ class Query:
     @strawberry.field(
         permission_classes=[IsAgent],
         description="The one profile carrying an identifier; null when nobody (or several "
-        "different people: a generic value) carries it.",
+        "different people: a generic value) carries it. An IP (with `at`) finds the account "
+        "an authoritative source leased it to then, and nobody otherwise.",
     )
     def lookup(self, info: strawberry.Info, identifier: IdentifierInput) -> Profile | None:
         ctx: Context = info.context
         region = identifier.region or ctx.settings.default_region
         found = service.lookup(
             ctx.writer, type_=identifier.type, value=identifier.value, region=region,
-            at=_moment(identifier.at),
+            at=_moment(identifier.at), window=ctx.settings.ip_window,
+            authoritative=ctx.settings.ip_authoritative_sources,
         )  # fmt: skip
         return _wrap(found)
 
@@ -534,11 +543,12 @@ class Query:
         ctx: Context = info.context
         found = service.ip_candidates(
             ctx.writer, value=ip, at=_moment(at), window=timedelta(hours=max(window_hours, 0)),
-            first=max(1, min(first, 50)),
+            first=max(1, min(first, 50)), authoritative=ctx.settings.ip_authoritative_sources,
         )  # fmt: skip
         return [
             IpCandidate(profile=Profile.of(c.profile), sightings=c.sightings,
-                        closest_seen_at=c.closest_seen_at, distance_seconds=c.distance_s)
+                        closest_seen_at=c.closest_seen_at, distance_seconds=c.distance_s,
+                        leased=c.leased)
             for c in found
         ]  # fmt: skip
 

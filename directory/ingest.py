@@ -13,7 +13,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from graph.store import GraphWriter
 from resolvers.explain import ModelCache
 from resolvers.identifiers import strength
 from resolvers.incremental import link_records
+from resolvers.leases import update_leases
 from resolvers.model import Record, utc_now, utc_text
 from resolvers.names import fold
 from resolvers.online import RESOLUTION_LOCK, ResolutionOutcome, resolve
@@ -182,13 +183,19 @@ def ingest_batch(
         touched_ids = {i["key"] for row in batch.rows for i in row["identifiers"]}
         for state in before.values():
             touched_ids |= state.identifier_keys  # dropped ones may stop being shared
+        leases = update_leases(
+            writer, batch.records, authoritative=settings.ip_authoritative_sources,
+            window=settings.ip_window,
+        )  # fmt: skip
         outcome = resolve(
             writer,
-            batch=[_with_state(row, before.get(row.key)) for row in batch.resolution_rows],
+            batch=[_with_state(row, before.get(row.key), leases.accounts)
+                   for row in batch.resolution_rows],
             identifier_keys=sorted(touched_ids),
             generic_threshold=settings.generic_threshold,
             source_rank=rank,
-        )
+            near_profiles=leases.profiles,
+        )  # fmt: skip
         _add(report, outcome)
         model = MODELS.current(writer) if settings.online_matching else None
         if model is not None:
@@ -236,8 +243,11 @@ def _resolution_row(record: Record) -> RecordRow:
     )
 
 
-def _with_state(row: RecordRow, state: RecordState | None) -> RecordRow:
-    """The row with the profile and link the record had before this batch."""
+def _with_state(row: RecordRow, state: RecordState | None, leased: Mapping[str, str]) -> RecordRow:
+    """The row with the profile and link the record had before this batch, and
+    the account an IP lease attributes it to."""
+    if row.key in leased:
+        row = replace(row, leased=(leased[row.key],))
     return row if state is None else replace(row, profile_id=state.profile_id, link=state.link)
 
 

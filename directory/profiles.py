@@ -5,14 +5,16 @@ grouped by type, one facet per network, a cross-channel timeline."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from graph.model import Link, StoredIdentifier, StoredProfile, StoredRecord
+from graph.model import IpSighting, Link, StoredIdentifier, StoredProfile, StoredRecord
 from graph.reader import GraphReader
-from resolvers.deterministic import RULE_MATCHED, RULE_SHARED, RULE_STEWARD
+from resolvers.deterministic import RULE_LEASE, RULE_MATCHED, RULE_SHARED, RULE_STEWARD
 from resolvers.identifiers import KNOWN_TYPES, IdentifierError, canonical_type, normalise
+from resolvers.leases import attribute
+from resolvers.model import utc_text
 from resolvers.names import fold
 
 # An IP is evidence about who used it only near the time it was seen.
@@ -27,13 +29,30 @@ def lookup(
     region: str | None,
     at: datetime | None = None,
     window: timedelta = IP_WINDOW,
+    authoritative: Sequence[str] = (),
 ) -> StoredProfile | None:
     """The one profile carrying an identifier; None when nobody or several people
-    do. With `at`, an IP counts only where it was seen within `window` of it."""
-    if at is not None and canonical_type(type_) == "ip":
-        near = ip_candidates(reader, value=value, at=at, window=window, first=2)
-        return near[0].profile if len(near) == 1 else None
+    do. An IP is weak evidence: it finds the account a source in `authoritative`
+    (an ISP's lease log) saw on it within `window` of `at`, by the rule
+    resolution follows (`resolvers.leases`), and nobody otherwise."""
+    if canonical_type(type_) == "ip":
+        return _leaseholder(reader, value, at, window, authoritative) if at else None
     found = profiles_by_identifier(reader, type_=type_, value=value, region=region, limit=2)
+    return found[0] if len(found) == 1 else None
+
+
+def _leaseholder(
+    reader: GraphReader, value: str, at: datetime, window: timedelta, authoritative: Sequence[str]
+) -> StoredProfile | None:
+    try:
+        key = f"ip:{normalise('ip', value)}"
+    except IdentifierError:
+        return None
+    span = (key, utc_text(at - window), utc_text(at + window))
+    asked = IpSighting("", key, utc_text(at), authoritative=False, accounts=())
+    seen = reader.ip_sightings([span], authoritative=authoritative)
+    edge = attribute([*seen, asked], window).get("")
+    found = reader.profiles_carrying_identifier(edge.account, 2) if edge else []
     return found[0] if len(found) == 1 else None
 
 
@@ -45,6 +64,7 @@ class IpCandidate:
     sightings: int  # records of the profile seen on the IP (within the window)
     closest_seen_at: str | None
     distance_s: float | None  # from the time asked to the closest sighting
+    leased: bool  # some of those sightings come from a source authoritative for IPs
 
 
 def ip_candidates(
@@ -54,25 +74,31 @@ def ip_candidates(
     at: datetime | None,
     window: timedelta = IP_WINDOW,
     first: int = 10,
+    authoritative: Sequence[str] = (),
 ) -> list[IpCandidate]:
-    """Profiles seen on an IP, nearest in time first (an IP is weak evidence: a
-    household, an office or a carrier's NAT share it), then most sightings."""
+    """Profiles seen on an IP: those an authoritative source saw on it first, then
+    nearest in time, then most sightings (an IP is weak evidence: a household,
+    an office or a carrier's NAT share it)."""
     try:
         key = f"ip:{normalise('ip', value)}"
     except IdentifierError:
         return []
-    sightings: dict[str, list[tuple[float | None, str | None]]] = defaultdict(list)
-    for profile_id, _, seen_at in reader.identifier_sightings(key):
+    sightings: dict[str, list[tuple[float | None, str | None, bool]]] = defaultdict(list)
+    for profile_id, source, seen_at in reader.identifier_sightings(key):
         distance = _distance_s(seen_at, at)
         if at is None or (distance is not None and distance <= window.total_seconds()):
-            sightings[profile_id].append((distance, seen_at))
-    ranked = sorted(sightings.items(), key=lambda item: (_nearest(item[1]), -len(item[1])))
+            sightings[profile_id].append((distance, seen_at, source in authoritative))
+    ranked = sorted(
+        sightings.items(),
+        key=lambda item: (not any(s[2] for s in item[1]), _nearest(item[1]), -len(item[1])),
+    )
     found = []
     for profile_id, seen in ranked[:first]:
         profile = reader.profile(profile_id)
         if profile is not None:
-            distance, seen_at = min(seen, key=lambda s: (s[0] is None, s[0] or 0.0))
-            found.append(IpCandidate(profile, len(seen), seen_at, distance))
+            distance, seen_at, _ = min(seen, key=lambda s: (s[0] is None, s[0] or 0.0))
+            leased = any(s[2] for s in seen)
+            found.append(IpCandidate(profile, len(seen), seen_at, distance, leased))
     return found
 
 
@@ -84,8 +110,8 @@ def _distance_s(seen_at: str | None, at: datetime | None) -> float | None:
     return abs((seen - moment).total_seconds())
 
 
-def _nearest(seen: list[tuple[float | None, str | None]]) -> float:
-    distances = [d for d, _ in seen if d is not None]
+def _nearest(seen: list[tuple[float | None, str | None, bool]]) -> float:
+    distances = [d for d, _, _ in seen if d is not None]
     return min(distances) if distances else float("inf")
 
 
@@ -284,6 +310,8 @@ def describe_link(link: Link) -> str:
     """Why a record is in its profile, in words."""
     if link.rule == RULE_SHARED and link.via:
         return f"shares {link.via} with record {link.via_record}"
+    if link.rule == RULE_LEASE:
+        return f"seen on an IP leased to {link.via} then (record {link.via_record})"
     if link.rule == RULE_MATCHED:
         return f"the match model linked it to record {link.via_record}"
     if link.rule == RULE_STEWARD:

@@ -6,6 +6,7 @@ touching the environment; nothing is built at import time.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,6 +69,16 @@ class Settings(BaseSettings):
         description="conflicting facts (birth date, personal id, given name) that always "
         "keep two records apart; fewer only raise the bar (100x per fact)",
     )
+    ip_authoritative_sources: list[str] = Field(
+        default_factory=lambda: ["isp_lease"],
+        description="sources that say which account held an IP when (an ISP's lease log, "
+        "a login log): a record seen on that IP near such a sighting joins the account",
+    )
+    ip_window_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="how near in time an IP sighting must be to another to count with it",
+    )
     field_roles: dict[str, str] = Field(
         default_factory=lambda: {"phone": "steward"},
         description="profile fields (department, title, location, email, phone, handles) "
@@ -81,6 +92,10 @@ class Settings(BaseSettings):
             match=self.match_threshold, review=self.review_threshold,
             blocking_conflicts=self.blocking_conflicts,
         )  # fmt: skip
+
+    @property
+    def ip_window(self) -> timedelta:
+        return timedelta(hours=self.ip_window_hours)
 
     def source_rank(self, source: str) -> int:
         """Lower is more trusted; unknown sources rank last."""

@@ -23,6 +23,31 @@ class RecordRow:
     linking_keys: tuple[str, ...]
     link: Link | None = None
     matched: tuple[str, ...] = ()  # records a probabilistic link joins it to
+    leased: tuple[str, ...] = ()  # accounts an authoritative IP sighting attributes it to
+
+
+@dataclass(frozen=True)
+class IpSighting:
+    """A record seen on an IP at a moment, with the accounts it carries."""
+
+    record: str
+    ip: str  # identifier key
+    seen_at: str  # UTC text
+    authoritative: bool  # from a source that says who held the IP
+    accounts: tuple[str, ...]  # the record's non-generic account identifier keys
+
+
+@dataclass(frozen=True)
+class LeaseEdge:
+    """A record attributed to an account: seen on an IP near a sighting from a
+    source authoritative for IPs (the lease), and nobody else's account there."""
+
+    record: str
+    account: str  # identifier key
+    ip: str
+    seen_at: str
+    lease_record: str
+    lease_seen_at: str
 
 
 @dataclass(frozen=True)

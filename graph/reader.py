@@ -4,11 +4,13 @@ Cypher subset both engines run."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from graph.backend import GraphBackend, Row, Statement
 from graph.errors import GraphError
-from graph.model import Link, StoredIdentifier, StoredProfile, StoredRecord
+from graph.model import IpSighting, Link, StoredIdentifier, StoredProfile, StoredRecord
 
 _MAX_REDIRECTS = 32
 _PROFILE_BODY = (
@@ -78,14 +80,41 @@ class GraphReader:
         return _stored_profiles(rows)
 
     def identifier_sightings(self, key: str) -> list[tuple[str, str, str | None]]:
-        """(profile id, record key, seen_at) of every record carrying an identifier."""
+        """(profile id, record source, seen_at) of every record carrying an identifier."""
         rows = self._read(
             "identifier_sightings",
             "MATCH (:Identifier {key: $key})<-[h:HAS]-(r:Record)-[:IN]->(p:Profile) "
-            "RETURN p.id AS pid, r.key AS record, h.seen_at AS seen_at",
+            "RETURN p.id AS pid, r.source AS source, h.seen_at AS seen_at",
             key=key,
         )
-        return [(row["pid"], row["record"], row["seen_at"]) for row in rows]
+        return [(row["pid"], row["source"], row["seen_at"]) for row in rows]
+
+    def ip_sightings(
+        self, windows: Sequence[tuple[str, str, str]], *, authoritative: Sequence[str]
+    ) -> list[IpSighting]:
+        """Records seen on each IP (identifier key) between two UTC times, with the
+        accounts they carry, for the IPs marked leased (`mark_leased`);
+        `authoritative` names the sources that say who held an IP."""
+        rows = self._read(
+            "ip_sightings",
+            # Only IPs an authoritative source saw: a carrier NAT address others
+            # share by the thousand costs nothing here.
+            "UNWIND $windows AS w MATCH (i:Identifier {key: w.ip}) WHERE i.leased = true "
+            "MATCH (i)<-[h:HAS]-(r:Record) WHERE h.seen_at >= w.lo AND h.seen_at <= w.hi "
+            "OPTIONAL MATCH (r)-[:HAS]->(a:Identifier) WHERE a.type = 'account' "
+            "AND a.generic = false "
+            "RETURN w.ip AS ip, r.key AS record, r.source AS source, h.seen_at AS seen_at, "
+            "collect(a.key) AS accounts",
+            # Seconds bounds widen by one second: fractions sort before "Z".
+            windows=[{"ip": ip, "lo": _widened(lo, -1), "hi": _widened(hi, 1)}
+                     for ip, lo, hi in windows],
+        )  # fmt: skip
+        sources = set(authoritative)
+        return [
+            IpSighting(r["record"], r["ip"], r["seen_at"], r["source"] in sources,
+                       tuple(sorted(r["accounts"])))
+            for r in rows
+        ]  # fmt: skip
 
     def search_names(self, query: str, limit: int) -> list[str]:
         """Live profile ids whose records' names match a full-text query, best first."""
@@ -179,3 +208,9 @@ def _stored_record(profile_id: str, row: Row) -> StoredRecord:
         link=Link(row["key"], profile_id, row["rule"], row["via"], row["via_record"]),
         identifiers=identifiers,
     )
+
+
+def _widened(utc: str, seconds: int) -> str:
+    """A UTC text `seconds` later (or earlier), to whole seconds."""
+    moment = datetime.fromisoformat(utc).replace(microsecond=0) + timedelta(seconds=seconds)
+    return moment.isoformat().replace("+00:00", "Z")

@@ -19,6 +19,7 @@ from graph.judgements import JudgementStore
 from graph.model import (
     LINKING_STRENGTHS,
     IdentifierUsage,
+    LeaseEdge,
     Link,
     MatchEdge,
     MatchingRow,
@@ -180,7 +181,57 @@ class GraphWriter(JudgementStore, ExpertiseStore):
                 {"ids": [dict(i, record=row["key"]) for row in rows for i in row["identifiers"]],
                  "now": now},
             ),
+            # Recomputed after the upsert from the IPs the records carry now.
+            Statement(
+                "drop_leases",
+                "UNWIND $keys AS k MATCH (:Record {key: k})-[l:LEASED]->() DELETE l",
+                {"keys": [row["key"] for row in rows]},
+            ),
         ]  # fmt: skip
+
+    def mark_leased(self, ip_keys: Sequence[str]) -> None:
+        """Mark IPs that a source authoritative for IPs saw (`ip_sightings` reads those)."""
+        self._write(
+            "mark_leased",
+            "UNWIND $keys AS k MATCH (i:Identifier {key: k}) SET i.leased = true",
+            keys=list(ip_keys),
+        )
+
+    def leases_of(self, keys: Sequence[str]) -> dict[str, str]:
+        """The account each record is attributed to by an IP lease (those that are)."""
+        rows = self._read(
+            "leases_of",
+            "UNWIND $keys AS k MATCH (:Record {key: k})-[:LEASED]->(a:Identifier) "
+            "RETURN k AS key, a.key AS account",
+            keys=list(keys),
+        )
+        return {row["key"]: row["account"] for row in rows}
+
+    def all_leases(self) -> dict[str, str]:
+        """Every record's lease attribution (for the batch executor)."""
+        rows = self._read(
+            "all_leases",
+            "MATCH (r:Record)-[:LEASED]->(a:Identifier) RETURN r.key AS key, a.key AS account",
+        )
+        return {row["key"]: row["account"] for row in rows}
+
+    def set_leases(self, keys: Sequence[str], edges: Sequence[LeaseEdge]) -> None:
+        """Replace the lease attributions of `keys` with `edges`."""
+        self.backend.write(
+            Statement(
+                "drop_leases",
+                "UNWIND $keys AS k MATCH (:Record {key: k})-[l:LEASED]->() DELETE l",
+                {"keys": list(keys)},
+            ),
+            Statement(
+                "create_leases",
+                "UNWIND $edges AS e MATCH (r:Record {key: e.record}) "
+                "MATCH (a:Identifier {key: e.account}) "
+                "CREATE (r)-[:LEASED {ip: e.ip, seen_at: e.seen_at, lease_record: e.lease_record, "
+                "lease_seen_at: e.lease_seen_at}]->(a)",
+                {"edges": [vars(edge) for edge in edges]},
+            ),
+        )
 
     def identifier_usage(self, keys: Iterable[str], max_names: int) -> list[IdentifierUsage]:
         """For linking identifiers shared by 2+ records (or marked generic): how many
@@ -240,10 +291,11 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
             "WHERE i.strength IN $linking AND i.generic = false "
             "OPTIONAL MATCH (r)-[:MATCHED]-(o:Record) "
+            "OPTIONAL MATCH (r)-[:LEASED]->(a:Identifier) "
             "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
             "r.observed_at AS observed_at, p.id AS profile_id, l.rule AS rule, l.via AS via, "
             "l.via_record AS via_record, collect(DISTINCT i.key) AS ids, "
-            "collect(DISTINCT o.key) AS matched",
+            "collect(DISTINCT o.key) AS matched, collect(DISTINCT a.key) AS leased",
             keys=list(keys),
             linking=LINKING_STRENGTHS,
         )
@@ -258,6 +310,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
                 tuple(r["ids"]),
                 link_from_row(r) if r["profile_id"] else None,
                 tuple(r["matched"]),
+                tuple(r["leased"]),
             )
             for r in rows
         ]

@@ -131,7 +131,8 @@ def _run(
     if len(rows) < 2:
         return
     feats = [record_features(row) for row in rows]
-    plain = [_resolution_row(row) for row in rows]
+    leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
+    plain = [_resolution_row(row, leases.get(row.key)) for row in rows]
     judgements = writer.current_judgements()
     group_of = _groups(plain, judgements)
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
@@ -220,14 +221,14 @@ def record_features(row: MatchingRow) -> Features:
     )
 
 
-def _resolution_row(row: MatchingRow) -> RecordRow:
+def _resolution_row(row: MatchingRow, leased: str | None = None) -> RecordRow:
     linking = tuple(
         f"{type_}:{value}"
         for type_, value, strength, generic, _ in row.identifiers
         if strength in LINKING_STRENGTHS and not generic
     )
-    return RecordRow(row.key, row.source, row.kind, row.name, row.observed_at,
-                     row.profile_id, linking, row.link)  # fmt: skip
+    return RecordRow(row.key, row.source, row.kind, row.name, row.observed_at, row.profile_id,
+                     linking, row.link, leased=(leased,) if leased else ())  # fmt: skip
 
 
 def _read_all(writer: GraphWriter, progress: Progress) -> list[MatchingRow]:

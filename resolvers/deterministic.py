@@ -5,7 +5,10 @@ Rules:
   belong to one profile, transitively, and so do records a stored
   probabilistic link joins (the match model decided those, see
   `resolvers.probabilistic`);
-- weak identifiers (IPs) and generic values never link;
+- weak identifiers (IPs) and generic values never link, except that a record
+  seen on an IP leased to one account then (`resolvers.leases`) joins that
+  account's records, unless its own records carry another account or names of
+  another person (a household shares the connection);
 - a person's judgements in force are obeyed: "same" joins two records,
   "different" keeps them apart whatever they share;
 - a profile keeps its id while it keeps the largest share of its records
@@ -20,9 +23,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from graph.model import Judgement, Link, ProfileSummary, RecordRow
+from resolvers.names import may_be_same_person
 
 RULE_SEED = "seed"  # the first record of a profile: nothing else linked it
 RULE_SHARED = "shared-identifier"
+RULE_LEASE = "ip-lease"  # seen on an IP an authoritative source leased to an account
 RULE_MATCHED = "probabilistic"  # a link the match model made (stored as MATCHED)
 RULE_STEWARD = "steward"  # a person judged the two records the same
 
@@ -40,38 +45,56 @@ def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ())
     each cluster's oldest record (the explanation).
 
     Joins are made strongest first: records a person judged the same, then
-    shared linking identifiers, then probabilistic links. A join that would put
-    two records a person judged different into one cluster is not made, so a
-    steward's split holds even against a shared email.
+    shared linking identifiers, then IP leases, then probabilistic links. A
+    join that would put two records a person judged different into one cluster
+    is not made, so a steward's split holds even against a shared email.
     """
     by_key = {record.key: record for record in records}
     same, apart = _judged(judgements, by_key)
-    carriers: dict[str, list[str]] = defaultdict(list)
-    partners: dict[str, set[str]] = defaultdict(set)  # probabilistic links, both ways
-    for record in sorted(records, key=_age):
-        for identifier in record.linking_keys:
-            carriers[identifier].append(record.key)
-        for other in record.matched:
-            if other in by_key:
-                partners[record.key].add(other)
-                partners[other].add(record.key)
+    ways = _Ways.of(records, by_key)
     groups = _Groups(by_key, apart)
     for key in sorted(same):
         for other in sorted(same[key]):
             groups.join(key, other)
-    for identifier in sorted(carriers):
-        groups.join_all(carriers[identifier])
-    for key in sorted(partners):
-        for other in sorted(partners[key]):
+    for identifier in sorted(ways.carriers):
+        groups.join_all(ways.carriers[identifier])
+    for account in sorted(ways.tenants):
+        holders = ways.carriers.get(account, [])
+        for key in ways.tenants[account] if holders else ():
+            groups.join_lease(key, holders[0], account)
+    for key in sorted(ways.partners):
+        for other in sorted(ways.partners[key]):
             groups.join(key, other)
     result = []
     for members in groups.components():
         ordered = sorted((by_key[k] for k in members), key=_age)
-        links = _spanning_tree(
-            ordered[0].key, members, by_key=by_key, carriers=carriers, partners=partners, same=same
-        )
+        links = _spanning_tree(ordered[0].key, members, by_key=by_key, ways=ways, same=same)
         result.append(Cluster(tuple(ordered), links))
     return sorted(result, key=lambda cluster: _age(cluster.records[0]))
+
+
+@dataclass
+class _Ways:
+    """What may join records, indexed: who carries each linking identifier, who
+    is leased to each account, and the probabilistic links (both ways)."""
+
+    carriers: dict[str, list[str]]
+    tenants: dict[str, list[str]]
+    partners: dict[str, set[str]]
+
+    @staticmethod
+    def of(records: Sequence[RecordRow], by_key: dict[str, RecordRow]) -> _Ways:
+        ways = _Ways(defaultdict(list), defaultdict(list), defaultdict(set))
+        for record in sorted(records, key=_age):
+            for identifier in record.linking_keys:
+                ways.carriers[identifier].append(record.key)
+            for account in record.leased:
+                ways.tenants[account].append(record.key)
+            for other in record.matched:
+                if other in by_key:
+                    ways.partners[record.key].add(other)
+                    ways.partners[other].add(record.key)
+        return ways
 
 
 def _judged(
@@ -93,6 +116,7 @@ class _Groups:
     """Union-find over record keys that refuses a join across a 'different'."""
 
     def __init__(self, by_key: dict[str, RecordRow], apart: dict[str, set[str]]) -> None:
+        self._by_key = by_key
         self._parent = {key: key for key in by_key}
         self._members: dict[str, list[str]] = {key: [key] for key in by_key}
         self._apart = apart
@@ -121,6 +145,26 @@ class _Groups:
         self._members[big].extend(self._members.pop(small))
         return True
 
+    def join_lease(self, key: str, holder: str, account: str) -> bool:
+        """Join a record leased to `account` to a record carrying it, unless the
+        record's group shows someone else: another account, or only names that
+        cannot be the holder's group's people."""
+        tenant, home = self.find(key), self.find(holder)
+        if tenant == home:
+            return True
+        kind = account.split(":", 1)[0] + ":"
+        carried = (k for m in self._members[tenant] for k in self._by_key[m].linking_keys)
+        if any(k.startswith(kind) and k != account for k in carried):
+            return False
+        names, home_names = self._names(tenant), self._names(home)
+        strangers = not any(may_be_same_person(a, b) for a in names for b in home_names)
+        if names and home_names and strangers:
+            return False
+        return self.join(key, holder)
+
+    def _names(self, root: str) -> list[str]:
+        return [name for k in self._members[root] if (name := self._by_key[k].name)]
+
     def join_all(self, keys: Sequence[str]) -> None:
         """Join records sharing a value: each to the first earlier group that accepts it."""
         roots: list[str] = []
@@ -142,12 +186,12 @@ def _spanning_tree(
     members: set[str],
     *,
     by_key: dict[str, RecordRow],
-    carriers: dict[str, list[str]],
-    partners: dict[str, set[str]],
+    ways: _Ways,
     same: dict[str, set[str]],
 ) -> dict[str, tuple[str, str | None, str | None]]:
     """Breadth first within the cluster; at each record its identifiers are
-    followed first, then the stewards' judgements, then probabilistic links."""
+    followed first, then the stewards' judgements, then IP leases (both ways),
+    then probabilistic links."""
     links: dict[str, tuple[str, str | None, str | None]] = {root: (RULE_SEED, None, None)}
     frontier = deque([root])
     while frontier:
@@ -155,11 +199,23 @@ def _spanning_tree(
         steps: list[tuple[str, tuple[str, str | None, str | None]]] = [
             (other, (RULE_SHARED, identifier, current))
             for identifier in by_key[current].linking_keys
-            for other in carriers[identifier]
+            for other in ways.carriers[identifier]
         ]
         steps += [(other, (RULE_STEWARD, None, current)) for other in sorted(same.get(current, ()))]
+        record = by_key[current]
         steps += [
-            (other, (RULE_MATCHED, None, current)) for other in sorted(partners.get(current, ()))
+            (other, (RULE_LEASE, account, current))
+            for account in record.linking_keys
+            for other in ways.tenants.get(account, ())
+        ]
+        steps += [
+            (other, (RULE_LEASE, account, current))
+            for account in record.leased
+            for other in ways.carriers.get(account, ())
+        ]
+        steps += [
+            (other, (RULE_MATCHED, None, current))
+            for other in sorted(ways.partners.get(current, ()))
         ]
         for other, link in steps:
             if other not in links and other in members:

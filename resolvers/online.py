@@ -95,14 +95,16 @@ def resolve(
     `batch` rows carry every linking-strength identifier of each record, and the
     profile each record had before; generic identifiers are dropped here, once
     their status has been re-counted. The neighbourhood: the batch's own
-    profiles, those of records sharing its linking identifiers, and those of
-    records carrying a value whose generic status changed, and `near_profiles`
+    profiles, those of records sharing its linking identifiers (or carrying an
+    account its records are leased to), those of records carrying a value
+    whose generic status changed, and `near_profiles`
     (those a new probabilistic link or a steward's action joins the batch to).
     The judgements in force among these records are obeyed; `claims` says which
     profile id a record counts for (see `assign_ids`).
     """
     values = update_generic(writer, identifier_keys, generic_threshold)
     linking_shared = (values.shared - values.generic) | values.changed
+    linking_shared |= {account for row in batch for account in row.leased}
     near = writer.profiles_carrying(sorted(linking_shared)) if linking_shared else set()
     near |= {row.profile_id for row in batch if row.profile_id} | set(near_profiles)
     others = set(writer.profile_record_keys(near) if near else []) - {row.key for row in batch}

@@ -146,15 +146,17 @@ def test_a_graph_failure_is_masked_and_health_says_so(
 
 IP_LOOKUP = """query($ip: String!, $at: String) {
   lookup(identifier: {type: "ip", value: $ip, at: $at}) { displayName }
-  ipCandidates(ip: $ip, at: $at) { profile { displayName } sightings closestSeenAt distanceSeconds }
+  ipCandidates(ip: $ip, at: $at) {
+    profile { displayName } sightings closestSeenAt distanceSeconds leased
+  }
 }"""
 
 
 def test_an_ip_is_looked_up_at_a_time(server: LiveServer, keys: dict[Role, str]) -> None:
-    """A household IP: the one person seen on it near the time asked, else candidates."""
+    """A household IP: candidates near the time asked; a profile only from a lease."""
     records = [
         {"source": "web", "source_id": "s1", "name": "Ana Pérez", "identifiers": [
-            {"type": "email", "value": "ana@x.org"},
+            {"type": "account", "value": "AR-1"},
             {"type": "ip", "value": "181.2.3.4", "seen_at": "2026-03-01T10:00:00Z"}]},
         {"source": "web", "source_id": "s2", "name": "Luis Pérez", "identifiers": [
             {"type": "email", "value": "luis@x.org"},
@@ -164,11 +166,21 @@ def test_an_ip_is_looked_up_at_a_time(server: LiveServer, keys: dict[Role, str])
     assert posted.status_code == 200, posted.text
     near_ana = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4", at="2026-03-01T11:30:00Z")
     data = near_ana.json()["data"]
-    assert data["lookup"] == {"displayName": "Ana Pérez"}
+    assert data["lookup"] is None  # a web session is weak evidence
     assert [c["profile"]["displayName"] for c in data["ipCandidates"]] == ["Ana Pérez"]
     assert data["ipCandidates"][0]["distanceSeconds"] == 5400
+    assert data["ipCandidates"][0]["leased"] is False
+    lease = [{"source": "isp_lease", "source_id": "l1", "identifiers": [
+        {"type": "account", "value": "AR-1"},
+        {"type": "ip", "value": "181.2.3.4", "seen_at": "2026-03-01T09:00:00Z"}]}]  # fmt: skip
+    assert _post_records(server, keys[Role.ADMIN], json.dumps(lease)).status_code == 200
+    leased = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4", at="2026-03-01T11:30:00Z")
+    assert leased.json()["data"]["lookup"] == {"displayName": "Ana Pérez"}
+    assert leased.json()["data"]["ipCandidates"][0]["leased"] is True
+    later = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4", at="2026-03-05T21:00:00Z")
+    assert later.json()["data"]["lookup"] is None  # days after the lease: Luis was there
     anytime = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4").json()["data"]
-    assert anytime["lookup"] is None  # two people: the IP alone says nobody
+    assert anytime["lookup"] is None
     assert {c["profile"]["displayName"] for c in anytime["ipCandidates"]} == {
         "Ana Pérez", "Luis Pérez"}  # fmt: skip
     bad = gql(server, keys[Role.AGENT], IP_LOOKUP, ip="181.2.3.4", at="yesterday").json()

@@ -19,7 +19,7 @@ from tests.helpers import load, profile_of, rec
 SCANS_EXPECTED = {"record_assignments", "count_Record", "count_Identifier", "count_profiles",
                   # the batch resolver reads and replaces every record and match edge
                   "record_id_span", "drop_matches", "drop_reviews", "review_candidates",
-                  "current_judgements", "review_priority", "review_judged",
+                  "current_judgements", "review_priority", "review_judged", "all_leases",
                   # the stewards' queue and global history rank every candidate / event
                   "review_queue", "events", "all_judgements",
                   # the batch refreshes every employee's skills; the skill vocabulary is small
