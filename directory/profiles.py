@@ -44,9 +44,8 @@ def lookup(
 def _leaseholder(
     reader: GraphReader, value: str, at: datetime, window: timedelta, authoritative: Sequence[str]
 ) -> StoredProfile | None:
-    try:
-        key = f"ip:{normalise('ip', value)}"
-    except IdentifierError:
+    key = _ip_key(value)
+    if key is None:
         return None
     span = (key, utc_text(at - window), utc_text(at + window))
     asked = IpSighting("", key, utc_text(at), authoritative=False, accounts=())
@@ -79,9 +78,8 @@ def ip_candidates(
     """Profiles seen on an IP: those an authoritative source saw on it first, then
     nearest in time, then most sightings (an IP is weak evidence: a household,
     an office or a carrier's NAT share it)."""
-    try:
-        key = f"ip:{normalise('ip', value)}"
-    except IdentifierError:
+    key = _ip_key(value)
+    if key is None:
         return []
     sightings: dict[str, list[tuple[float | None, str | None, bool]]] = defaultdict(list)
     for profile_id, source, seen_at in reader.identifier_sightings(key):
@@ -100,6 +98,14 @@ def ip_candidates(
             leased = any(s[2] for s in seen)
             found.append(IpCandidate(profile, len(seen), seen_at, distance, leased))
     return found
+
+
+def _ip_key(value: str) -> str | None:
+    """The graph key of an IP as written, or None when it is not an IP."""
+    try:
+        return f"ip:{normalise('ip', value)}"
+    except IdentifierError:
+        return None
 
 
 def _distance_s(seen_at: str | None, at: datetime | None) -> float | None:

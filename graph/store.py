@@ -182,11 +182,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
                  "now": now},
             ),
             # Recomputed after the upsert from the IPs the records carry now.
-            Statement(
-                "drop_leases",
-                "UNWIND $keys AS k MATCH (:Record {key: k})-[l:LEASED]->() DELETE l",
-                {"keys": [row["key"] for row in rows]},
-            ),
+            _drop_leases([row["key"] for row in rows]),
         ]  # fmt: skip
 
     def mark_leased(self, ip_keys: Sequence[str]) -> None:
@@ -218,11 +214,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
     def set_leases(self, keys: Sequence[str], edges: Sequence[LeaseEdge]) -> None:
         """Replace the lease attributions of `keys` with `edges`."""
         self.backend.write(
-            Statement(
-                "drop_leases",
-                "UNWIND $keys AS k MATCH (:Record {key: k})-[l:LEASED]->() DELETE l",
-                {"keys": list(keys)},
-            ),
+            _drop_leases(keys),
             Statement(
                 "create_leases",
                 "UNWIND $edges AS e MATCH (r:Record {key: e.record}) "
@@ -534,3 +526,11 @@ def _link_props(link: Link) -> dict[str, Any]:
         "via": link.via,
         "via_record": link.via_record,
     }
+
+
+def _drop_leases(keys: Sequence[str]) -> Statement:
+    return Statement(
+        "drop_leases",
+        "UNWIND $keys AS k MATCH (:Record {key: k})-[l:LEASED]->() DELETE l",
+        {"keys": list(keys)},
+    )

@@ -95,28 +95,25 @@ def update_leases(
 ) -> LeaseUpdate:
     """Recompute the attributions of every record seen on the batch's IPs near
     the batch's sightings in time, store those that changed, and say which."""
-    asked = {(i.key, i.seen_at) for r in records for i in r.identifiers
-             if i.type == "ip" and i.seen_at is not None}  # fmt: skip
-    if not asked or not authoritative:
+    seen = [(r.source, i.key, i.seen_at) for r in records for i in r.identifiers
+            if i.type == "ip" and i.seen_at is not None]  # fmt: skip
+    if not seen or not authoritative:
         return LeaseUpdate({}, set())
-    leased = {i.key for r in records if r.source in authoritative for i in r.identifiers
-              if i.type == "ip" and i.seen_at is not None}  # fmt: skip
-    if leased:
+    if leased := {ip for source, ip, _ in seen if source in authoritative}:
         writer.mark_leased(sorted(leased))
+    times: dict[str, list[datetime]] = defaultdict(list)  # the batch's sightings, by IP
+    for _, ip, at in seen:
+        times[ip].append(at)
     # The affected records are within one window of a new sighting; their own
     # windows reach one more.
-    spans: dict[str, tuple[datetime, datetime]] = {}
-    for ip, at in asked:
-        lo, hi = spans.get(ip, (at, at))
-        spans[ip] = (min(lo, at), max(hi, at))
     sightings = writer.ip_sightings(
-        [(ip, utc_text(lo - 2 * window), utc_text(hi + 2 * window))
-         for ip, (lo, hi) in sorted(spans.items())],
+        [(ip, utc_text(min(at) - 2 * window), utc_text(max(at) + 2 * window))
+         for ip, at in sorted(times.items())],
         authoritative=authoritative,
     )  # fmt: skip
     affected = {
         s.record for s in sightings
-        if any(ip == s.ip and abs(_moment(s.seen_at) - at) <= window for ip, at in asked)
+        if any(abs(_moment(s.seen_at) - at) <= window for at in times[s.ip])
     }  # fmt: skip
     found = {key: edge for key, edge in attribute(sightings, window).items() if key in affected}
     stored = writer.leases_of(sorted(affected))
