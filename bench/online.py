@@ -1,11 +1,14 @@
 """Online resolution latency: one new record at a time against a big graph.
 
     .venv/bin/python bench/online.py [--records 100000] [--probes 500] [--data-dir DIR]
+                                     [--records-file FILE]
 
-Builds a graph with `directory ingest` of generate_large(n) and `directory
-resolve` (which trains the match model), or reuses --data-dir when it already
-holds them. Then, in this process, ingests probe records one at a time through
-the one ingest code path (a batch of one: upsert, deterministic resolution,
+Builds a graph with `directory ingest` of generate_large(n) (or of the JSON
+lines in --records-file, such as the reference 1,000,000-record synthetic set
+that bench/resolution.py --synthetic converts) and `directory resolve` (which
+trains the match model), or reuses --data-dir when it already holds them.
+Then, in this process, ingests probe records one at a time through the one
+ingest code path (a batch of one: upsert, deterministic resolution,
 then the online executor: full-text candidates, their whole profiles, scoring,
 decisions, links), and times each. Probes are new records of people already in
 the graph that share no strong identifier with them: a name and a city, as a
@@ -16,11 +19,13 @@ and, last, one JSON line.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,25 +47,31 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--probes", type=int, default=500)
     parser.add_argument("--data-dir", type=Path, help="reuse (or build and keep) this graph")
+    parser.add_argument(
+        "--records-file", type=Path, help="the graph's records (JSON lines), not generate_large(n)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-online-") as tmp:
         data_dir = (args.data_dir or Path(tmp) / "data").resolve()
-        build(Path(tmp), data_dir, args.records)
-        measure(data_dir, probes(args.records, args.probes), args.records)
+        records = args.records_file or Path(tmp) / "records.jsonl"
+        build(records, data_dir, None if args.records_file else args.records)
+        named = list(named_records(args.records_file, args.records))
+        measure(data_dir, probes(named, args.probes), len(named))
 
 
-def build(work: Path, data_dir: Path, n_records: int) -> None:
+def build(records: Path, data_dir: Path, generate: int | None) -> None:
     """Ingest and resolve, unless --data-dir already holds a resolved graph (its
-    earlier probes stay in it: a few hundred records more)."""
+    earlier probes stay in it: a few hundred records more). `generate`: write
+    generate_large(n) to `records` first."""
     env = cli_env(data_dir)
     if data_dir.exists() and any(data_dir.iterdir()):
         if has_model(data_dir):
             print(f"reusing the resolved graph in {data_dir}", flush=True)
             return
     else:
-        records = work / "records.jsonl"
-        print(f"ingesting {n_records} records into {data_dir} ...", flush=True)
-        write_records(records, n_records)
+        if generate is not None:
+            write_records(records, generate)
+        print(f"ingesting {records} into {data_dir} ...", flush=True)
         run_cli(["ingest", str(records)], env)
     print("directory resolve (trains the model on first use) ...", flush=True)
     started = time.perf_counter()
@@ -76,9 +87,17 @@ def has_model(data_dir: Path) -> bool:
         backend.close()
 
 
-def probes(n_records: int, count: int, seed: int = 5) -> list[dict[str, Any]]:
+def named_records(records_file: Path | None, n_records: int) -> Iterator[dict[str, Any]]:
+    """The graph's records that have a name (the graph's size goes with them)."""
+    if records_file is None:
+        yield from (r for r in generate_large(n_records) if r.get("name"))
+        return
+    with records_file.open(encoding="utf-8") as lines:
+        yield from (r for line in lines if (r := json.loads(line)).get("name"))
+
+
+def probes(named: list[dict[str, Any]], count: int, seed: int = 5) -> list[dict[str, Any]]:
     """New records (name and city only) of people already in the graph."""
-    named = [r for r in generate_large(n_records) if r.get("name")]
     chosen = random.Random(seed).sample(named, count)
     found = []
     for number, record in enumerate(chosen):
@@ -90,7 +109,7 @@ def probes(n_records: int, count: int, seed: int = 5) -> list[dict[str, Any]]:
     return found
 
 
-def measure(data_dir: Path, records: list[dict[str, Any]], n_records: int) -> None:
+def measure(data_dir: Path, records: list[dict[str, Any]], n_named: int) -> None:
     settings = Settings(data_dir=data_dir, graph_url=None, batch_size=1)
     backend = open_embedded(data_dir)
     writer = GraphWriter(backend)
@@ -110,7 +129,7 @@ def measure(data_dir: Path, records: list[dict[str, Any]], n_records: int) -> No
     p50 = statistics.median(ordered)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print_table([
-        ("graph records", f"{n_records:,}", ""),
+        ("graph records with a name", f"{n_named:,}", ""),
         ("probes (one record per ingest)", str(len(records)), ""),
         ("linked by the model / review candidates",
          f"{report.probabilistic_links} / {report.review_candidates}", ""),
@@ -120,7 +139,7 @@ def measure(data_dir: Path, records: list[dict[str, Any]], n_records: int) -> No
         ("latency max", f"{ordered[-1]:.1f} ms", ""),
     ])  # fmt: skip
     print_json({
-        "records": n_records, "probes": len(records), "p50_ms": round(p50, 2),
+        "named_records": n_named, "probes": len(records), "p50_ms": round(p50, 2),
         "p99_ms": round(p99, 2), "max_ms": round(ordered[-1], 2),
         "links": report.probabilistic_links, "review": report.review_candidates,
     })  # fmt: skip

@@ -9,6 +9,7 @@ line is reported with its line number and reason; the rest still goes in.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import queue
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from directory.priority import source_rank
+from directory.priority import SOURCE_PRIORITY, rank_in, stored_order
 from directory.settings import Settings
+from graph.judgements import JUDGED
 from graph.model import LINKING_STRENGTHS, RecordRow, RecordState
 from graph.store import GraphWriter
 from resolvers.explain import ModelCache
@@ -151,7 +153,17 @@ def _batches(
 
 def _read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
     """Prepare the next batch in a thread while the graph works on this one
-    (preparing is Python work; the graph's is the server's, on the other core)."""
+    (preparing is Python work; the graph's is the server's, on the other core).
+    A single batch (one record posted by a helpdesk) needs no thread."""
+    first = next(batches, None)
+    second = next(batches, None) if first is not None else None
+    if first is None or second is None:
+        yield from [first] if first is not None else []
+        return
+    yield from _in_thread(itertools.chain([first, second], batches))
+
+
+def _in_thread(batches: Iterator[Batch]) -> Iterator[Batch]:
     ahead: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=2)
 
     def produce() -> None:
@@ -175,8 +187,10 @@ def ingest_batch(
     """Upsert and resolve one batch, atomically with respect to other ingests."""
     keys = [record.key for record in batch.records]
     with writer.lock(RESOLUTION_LOCK):
-        rank = source_rank(writer, settings)
-        before = writer.record_state(keys)
+        # Nothing an ingest does changes these: read once for the batch.
+        stored, before = writer.settings_and_state([SOURCE_PRIORITY, JUDGED], keys)
+        rank = rank_in(stored_order(stored.get(SOURCE_PRIORITY), settings))
+        judgements_exist = JUDGED in stored
         writer.upsert_records(
             batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
         )
@@ -195,13 +209,15 @@ def ingest_batch(
             generic_threshold=settings.generic_threshold,
             source_rank=rank,
             near_profiles=leases.profiles,
+            judgements_exist=judgements_exist,
         )  # fmt: skip
         _add(report, outcome)
         model = MODELS.current(writer) if settings.online_matching else None
         if model is not None:
             online = link_records(
-                writer, keys, model=model, thresholds=settings.thresholds,
+                writer, batch.records, model=model, thresholds=settings.thresholds,
                 generic_threshold=settings.generic_threshold, source_rank=rank,
+                judgements_exist=judgements_exist,
             )  # fmt: skip
             report.probabilistic_links += online.links
             report.review_candidates += online.review

@@ -9,9 +9,11 @@ backend, never in `if engine == ...` branches elsewhere.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,6 +22,8 @@ from graph.errors import GraphError
 log = logging.getLogger("graph")
 
 T = TypeVar("T")
+_MAX_PENDING = 16  # deferred statements written together at most (their rows stay in memory)
+_DEFERRAL_SETUP = threading.Lock()
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 
@@ -59,12 +63,116 @@ class GraphBackend(ABC):
 
     def read(self, statement: Statement) -> list[Row]:
         """Run a read-only query and return its rows as dicts."""
+        pending = self._take_pending()
+        if pending:
+            name = "+".join(s.name for s in [*pending, statement])
+            return self._timed(name, lambda: self._write_then_read(pending, statement))
         return self._timed(statement.name, lambda: self._read(statement))
+
+    def read_many(self, *statements: Statement) -> list[list[Row]]:
+        """Run independent read-only queries (in one round trip where the engine
+        allows it) and return the rows of each."""
+        pending = self._take_pending()
+        name = "+".join(s.name for s in [*pending, *statements])
+        return self._timed(name, lambda: self._read_many(pending, statements))
 
     def write(self, *statements: Statement) -> list[list[Row]]:
         """Run statements as one write transaction (one atomic query each on FalkorDB)."""
-        name = "+".join(s.name for s in statements)
-        return self._timed(name, lambda: self._write(statements))
+        sent = [*self._take_pending(), *statements]
+        name = "+".join(s.name for s in sent)
+        return self._timed(name, lambda: self._write(sent))[len(sent) - len(statements) :]
+
+    def write_later(self, *statements: Statement) -> None:
+        """Write statements whose rows nobody reads: at once, or, inside
+        `deferring_writes`, with this thread's next read or write (in the same
+        round trip where the engine allows it)."""
+        pending = self._pending()
+        if pending is None:
+            self.write(*statements)
+            return
+        pending.extend(statements)
+        if len(pending) >= _MAX_PENDING:
+            self.write()
+
+    def flush(self) -> None:
+        """Write what `write_later` left waiting in this thread."""
+        if self._pending():
+            self.write()
+
+    @contextmanager
+    def deferring_writes(self) -> Iterator[None]:
+        """Let `write_later` statements of this thread wait for its next query
+        (a one-record ingest has a dozen statements; each round trip costs more
+        than most of them take). What is left is written on the way out."""
+        local = self._deferral()
+        if getattr(local, "pending", None) is not None:  # nested: the outer one writes
+            yield
+            return
+        local.pending = []
+        try:
+            yield
+        finally:
+            pending, local.pending = local.pending, None
+            if pending:
+                self.write(*pending)
+
+    def _deferral(self) -> threading.local:
+        local: threading.local | None = self.__dict__.get("_deferral_local")
+        if local is None:
+            with _DEFERRAL_SETUP:
+                local = self.__dict__.setdefault("_deferral_local", threading.local())
+        assert local is not None
+        return local
+
+    def _pending(self) -> list[Statement] | None:
+        pending: list[Statement] | None = getattr(self._deferral(), "pending", None)
+        return pending
+
+    def _take_pending(self) -> list[Statement]:
+        pending = self._pending()
+        if not pending:
+            return []
+        taken = list(pending)
+        pending.clear()
+        return taken
+
+    def _write_then_read(self, pending: Sequence[Statement], statement: Statement) -> list[Row]:
+        """Write `pending`, then read (engines that can send both at once do)."""
+        return self._read_many(pending, [statement])[0]
+
+    def _read_many(
+        self, pending: Sequence[Statement], statements: Sequence[Statement]
+    ) -> list[list[Row]]:
+        """Write `pending`, then run the reads (engines that can send all at once do)."""
+        if pending:
+            self._write(pending)
+        return [self._read(statement) for statement in statements]
+
+    def take_lock(self, name: str, owner: str, lease_s: float) -> bool:
+        """Take (or renew) the lease lock `name` for `owner`; False while another
+        owner holds an unexpired lease. Kept as a node in the graph by default."""
+        now = time.time() * 1000
+        rows = self.write(
+            Statement(
+                "lock",
+                # Touch first: on Neo4j the write lock is then held before the check.
+                "MERGE (l:Lock {name: $name}) SET l.touched = $now WITH l "
+                "WHERE l.until IS NULL OR l.until < $now OR l.owner = $owner "
+                "SET l.owner = $owner, l.until = $until RETURN l.owner AS owner",
+                {"name": name, "owner": owner, "now": now, "until": now + lease_s * 1000},
+            )
+        )[0]
+        return bool(rows)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Release the lock if `owner` still holds it."""
+        self.write(
+            Statement(
+                "unlock",
+                "MATCH (l:Lock {name: $name}) WHERE l.owner = $owner SET l.until = 0",
+                {"name": name, "owner": owner},
+            )
+        )
 
     def prepared(self, value: Any) -> Any:
         """A parameter value in the form this engine sends it, so that a large one

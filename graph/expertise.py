@@ -24,7 +24,7 @@ class ExpertiseStore(GraphReader):
         [{skill, weight, declared}]} (an empty list drops a record's evidence)."""
         if not rows:
             return
-        self.backend.write(
+        self.backend.write_later(
             Statement(
                 "drop_evidence",
                 "UNWIND $keys AS k MATCH (:Record {key: k})-[e:EVIDENCES]->(:Skill) DELETE e",
@@ -77,7 +77,7 @@ class ExpertiseStore(GraphReader):
         return {row["name"]: row["top"] or "[]" for row in rows}
 
     def set_skill_tops(self, tops: dict[str, str]) -> None:
-        self.backend.write(
+        self.backend.write_later(
             Statement(
                 "set_skill_tops",
                 "UNWIND $rows AS row MERGE (s:Skill {name: row.name}) SET s.top = row.top",
@@ -109,7 +109,7 @@ class ExpertiseStore(GraphReader):
         """Drop what the profiles knew; store `rows` of {pid, skill, score,
         inferred, evidence, declared, last_seen, snippets} instead, and each
         profile's card (JSON: department, title, location, manager, contact)."""
-        self.backend.write(
+        self.backend.write_later(
             Statement(
                 "drop_expertise",
                 "UNWIND $ids AS pid MATCH (:Profile {id: pid})-[k:KNOWS]->(:Skill) DELETE k",

@@ -62,6 +62,20 @@ class FalkorDBBackend(GraphBackend):
         plan = self._db.connection.execute_command("GRAPH.EXPLAIN", self._graph_name, query)
         return [str(line) for line in plan]
 
+    def take_lock(self, name: str, owner: str, lease_s: float) -> bool:
+        # A key beside the graph: one Redis command instead of a graph write.
+        key = self._lock_key(name)
+        connection = self._db.connection
+        if connection.set(key, owner, nx=True, px=int(lease_s * 1000)):
+            return True
+        return bool(connection.eval(_RENEW_LOCK, 1, key, owner, int(lease_s * 1000)))
+
+    def release_lock(self, name: str, owner: str) -> None:
+        self._db.connection.eval(_RELEASE_LOCK, 1, self._lock_key(name), owner)
+
+    def _lock_key(self, name: str) -> str:
+        return f"{self._graph_name}:lock:{name}"
+
     def prepared(self, value: Any) -> Any:
         return _Encoded(_literal(value))
 
@@ -71,14 +85,39 @@ class FalkorDBBackend(GraphBackend):
     def _write(self, statements: Sequence[Statement]) -> list[list[Row]]:
         # FalkorDB runs each query atomically and serialises writers; there is
         # no multi-query transaction, so callers keep each statement self-contained.
-        return [self._run("GRAPH.QUERY", s) for s in statements]
+        if len(statements) == 1:
+            return [self._run("GRAPH.QUERY", statements[0])]
+        return self._pipelined([("GRAPH.QUERY", s) for s in statements])
+
+    def _read_many(
+        self, pending: Sequence[Statement], statements: Sequence[Statement]
+    ) -> list[list[Row]]:
+        commands = [("GRAPH.QUERY", s) for s in pending]
+        commands += [("GRAPH.RO_QUERY", s) for s in statements]
+        return self._pipelined(commands)[len(pending) :]
+
+    def _pipelined(self, commands: Sequence[tuple[str, Statement]]) -> list[list[Row]]:
+        """Queries sent in one round trip (a pipeline); the server runs them in
+        order. If one fails, the others have still run; the first error is raised."""
+        pipeline = self._db.connection.pipeline(transaction=False)
+        for command, statement in commands:
+            pipeline.execute_command(
+                command, self._graph_name, _with_params(statement), "--compact"
+            )
+        return [self._rows(response) for response in pipeline.execute(raise_on_error=False)]
 
     def _run(self, command: str, statement: Statement) -> list[Row]:
         """One query in the compact result format, its rows parsed here: the
         client's generic parser took about a quarter of a lookup's graph time."""
-        response = self._graph.execute_command(
-            command, self._graph_name, _with_params(statement), "--compact"
+        return self._rows(
+            self._graph.execute_command(
+                command, self._graph_name, _with_params(statement), "--compact"
+            )
         )
+
+    def _rows(self, response: Any) -> list[Row]:
+        if isinstance(response, Exception):  # a pipelined query's error
+            raise response
         for part in (response[0], response[-1]):
             if isinstance(part, Exception):  # the server's error, as the client raises it
                 raise part
@@ -185,6 +224,17 @@ class FalkorDBBackend(GraphBackend):
         if self._on_close is not None:
             self._on_close()
         self._db.connection.close()
+
+
+# Renew a lease its owner holds; release it only for its owner.
+_RENEW_LOCK = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+)
+_RELEASE_LOCK = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+    "else return 0 end"
+)
 
 
 def _with_params(statement: Statement) -> str:

@@ -153,7 +153,7 @@ class JudgementStore(GraphReader):
             else "UNWIND $keys AS k MATCH (a:Record {key: k})-[m:REVIEW]-(b:Record) "
         )
         suffix = "" if keys is None else "_of"
-        self.backend.write(
+        self.backend.write_later(
             Statement(
                 f"review_priority{suffix}",
                 f"{start}OPTIONAL MATCH (a)-[:IN]->(pa:Profile) "

@@ -44,6 +44,10 @@ class GraphReader:
         )
         return rows[0]["value"] if rows else None
 
+    def settings(self, names: Sequence[str]) -> dict[str, str]:
+        """Several stored settings at once (those that are set)."""
+        return settings_from(self.backend.read(settings_statement(names)))
+
     def resolve_profile_id(self, profile_id: str) -> str | None:
         """Follow merge redirects to the profile an id lives on as, or None."""
         current = profile_id
@@ -165,6 +169,18 @@ class GraphReader:
             hash=key_hash,
         )
         return (rows[0]["role"], rows[0]["name"] or "") if rows else None
+
+
+def settings_statement(names: Sequence[str]) -> Statement:
+    return Statement(
+        "settings",
+        "UNWIND $names AS n MATCH (s:Setting {name: n}) RETURN s.name AS name, s.value AS value",
+        {"names": list(names)},
+    )
+
+
+def settings_from(rows: list[Row]) -> dict[str, str]:
+    return {row["name"]: row["value"] for row in rows}
 
 
 def link_from_row(row: Row) -> Link:

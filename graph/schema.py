@@ -5,7 +5,8 @@ Labels:
 - `Identifier {key, type, value, strength, generic, people}`: shared by the records carrying it.
 - `Profile {id, kind, display_name, ...}`: one per resolved person; a merged-away
   profile stays as a redirect with `merged_into` set, so old ids keep resolving.
-- `ApiKey {hash, role, ...}` and `Lock {name, owner, until}`: service bookkeeping.
+- `ApiKey {hash, role, ...}` and `Lock {name, owner, until}`: service bookkeeping
+  (FalkorDB keeps its locks as keys beside the graph instead).
 - `MatchModel {version, body, trained_at}`: each trained match model (JSON body);
   `Setting {name, value}`: which model is current, when records last changed,
   when resolution last ran.

@@ -27,7 +27,7 @@ from graph.model import (
     RecordRow,
     RecordState,
 )
-from graph.reader import link_from_row
+from graph.reader import link_from_row, settings_from, settings_statement
 
 CURRENT_MODEL = "match_model"
 RECORDS_CHANGED_AT = "records_changed_at"  # set by every upsert
@@ -39,6 +39,17 @@ _MATCHING_BODY = (
     "r.observed_at AS observed_at, r.attributes AS attributes, p.id AS profile_id, "
     "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
     "collect([i.type, i.value, i.strength, i.generic, i.people]) AS identifiers ORDER BY key"
+)
+# What resolution reads of a record `r` in profile `p` by link `l`.
+_RESOLUTION_BODY = (
+    "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
+    "WHERE i.strength IN $linking AND i.generic = false "
+    "OPTIONAL MATCH (r)-[:MATCHED]-(o:Record) "
+    "OPTIONAL MATCH (r)-[:LEASED]->(a:Identifier) "
+    "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
+    "r.observed_at AS observed_at, p.id AS profile_id, l.rule AS rule, l.via AS via, "
+    "l.via_record AS via_record, collect(DISTINCT i.key) AS ids, "
+    "collect(DISTINCT o.key) AS matched, collect(DISTINCT a.key) AS leased"
 )
 _LINK_GROUP = (
     "WITH p, g UNWIND g.links AS l MATCH (r:Record {key: l.record}) "
@@ -52,59 +63,35 @@ class GraphWriter(JudgementStore, ExpertiseStore):
     def _write(self, name: str, cypher: str, /, **params: Any) -> list[Row]:
         return self.backend.write(Statement(name, cypher, params))[0]
 
+    def _write_later(self, name: str, cypher: str, /, **params: Any) -> None:
+        self.backend.write_later(Statement(name, cypher, params))
+
     @contextmanager
     def lock(self, name: str, *, lease_s: float = 120.0, wait_s: float = 300.0) -> Iterator[None]:
-        """A lease lock stored in the graph, so every process on it is serialised."""
+        """A lease lock kept by the graph's engine, so every process on the graph
+        is serialised (a key beside the graph on FalkorDB, a node on Neo4j)."""
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + wait_s
-        while not self._take_lock(name, owner, lease_s):
+        while not self.backend.take_lock(name, owner, lease_s):
             if time.monotonic() > deadline:
                 raise GraphError("lock", f"lock {name!r} still held after {wait_s:.0f} s")
             time.sleep(0.005)
         try:
-            yield
+            with self.backend.deferring_writes():
+                yield
         finally:
-            self._write(
-                "unlock",
-                "MATCH (l:Lock {name: $name}) WHERE l.owner = $owner SET l.until = 0",
-                name=name,
-                owner=owner,
-            )
-
-    def _take_lock(self, name: str, owner: str, lease_s: float) -> bool:
-        now = time.time() * 1000
-        rows = self._write(
-            "lock",
-            # Touch first: on Neo4j the write lock is then held before the check.
-            "MERGE (l:Lock {name: $name}) SET l.touched = $now WITH l "
-            "WHERE l.until IS NULL OR l.until < $now OR l.owner = $owner "
-            "SET l.owner = $owner, l.until = $until RETURN l.owner AS owner",
-            name=name,
-            owner=owner,
-            now=now,
-            until=now + lease_s * 1000,
-        )
-        return bool(rows)
+            self.backend.release_lock(name, owner)
 
     def record_state(self, keys: Sequence[str]) -> dict[str, RecordState]:
         """For records already stored: their profile, link and identifier keys."""
-        rows = self._read(
-            "record_state",
-            "UNWIND $keys AS k MATCH (r:Record {key: k}) "
-            "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) "
-            "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
-            "RETURN k AS key, p.id AS profile_id, l.rule AS rule, l.via AS via, "
-            "l.via_record AS via_record, collect(i.key) AS identifiers",
-            keys=list(keys),
-        )
-        return {
-            row["key"]: RecordState(
-                profile_id=row["profile_id"],
-                link=link_from_row(row) if row["profile_id"] else None,
-                identifier_keys=frozenset(row["identifiers"]),
-            )
-            for row in rows
-        }
+        return _record_states(self.backend.read(_record_state(keys)))
+
+    def settings_and_state(
+        self, names: Sequence[str], keys: Sequence[str]
+    ) -> tuple[dict[str, str], dict[str, RecordState]]:
+        """`settings(names)` and `record_state(keys)` in one round trip."""
+        settings, state = self.backend.read_many(settings_statement(names), _record_state(keys))
+        return settings_from(settings), _record_states(state)
 
     def upsert_records(
         self,
@@ -132,7 +119,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         if updated:
             statements.extend(self._update_records(updated, now))
         if statements:
-            self.backend.write(*statements)
+            self.backend.write_later(*statements)
 
     @staticmethod
     def _create_records(rows: object, now: str) -> Statement:
@@ -187,7 +174,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
 
     def mark_leased(self, ip_keys: Sequence[str]) -> None:
         """Mark IPs that a source authoritative for IPs saw (`ip_sightings` reads those)."""
-        self._write(
+        self._write_later(
             "mark_leased",
             "UNWIND $keys AS k MATCH (i:Identifier {key: k}) SET i.leased = true",
             keys=list(ip_keys),
@@ -213,7 +200,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
 
     def set_leases(self, keys: Sequence[str], edges: Sequence[LeaseEdge]) -> None:
         """Replace the lease attributions of `keys` with `edges`."""
-        self.backend.write(
+        self.backend.write_later(
             _drop_leases(keys),
             Statement(
                 "create_leases",
@@ -242,7 +229,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
 
     def set_generic(self, people_by_key: dict[str, tuple[bool, int]]) -> None:
         """Mark identifiers generic (or not) with the number of people seen on them."""
-        self._write(
+        self._write_later(
             "set_generic",
             "UNWIND $rows AS row MATCH (i:Identifier {key: row.key}) "
             "SET i.generic = row.generic, i.people = row.people",
@@ -270,42 +257,26 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         )
         return [(row["key"], row["pid"]) for row in rows]
 
-    def profile_record_keys(self, profile_ids: Iterable[str]) -> list[str]:
-        """Every record key of the given profiles."""
-        return [key for key, _ in self.profile_record_pairs(profile_ids)]
-
     def records_for_resolution(self, keys: Sequence[str]) -> list[RecordRow]:
         """What resolution needs of each record: who it is and what may link it."""
         rows = self._read(
             "records_for_resolution",
             "UNWIND $keys AS k MATCH (r:Record {key: k}) "
-            "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) "
-            "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
-            "WHERE i.strength IN $linking AND i.generic = false "
-            "OPTIONAL MATCH (r)-[:MATCHED]-(o:Record) "
-            "OPTIONAL MATCH (r)-[:LEASED]->(a:Identifier) "
-            "RETURN r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
-            "r.observed_at AS observed_at, p.id AS profile_id, l.rule AS rule, l.via AS via, "
-            "l.via_record AS via_record, collect(DISTINCT i.key) AS ids, "
-            "collect(DISTINCT o.key) AS matched, collect(DISTINCT a.key) AS leased",
+            "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) " + _RESOLUTION_BODY,
             keys=list(keys),
             linking=LINKING_STRENGTHS,
         )
-        return [
-            RecordRow(
-                r["key"],
-                r["source"],
-                r["kind"],
-                r["name"],
-                r["observed_at"],
-                r["profile_id"],
-                tuple(r["ids"]),
-                link_from_row(r) if r["profile_id"] else None,
-                tuple(r["matched"]),
-                tuple(r["leased"]),
-            )
-            for r in rows
-        ]
+        return [_record_row(r) for r in rows]
+
+    def profiles_for_resolution(self, profile_ids: Iterable[str]) -> list[RecordRow]:
+        """`records_for_resolution` of every record of the given profiles."""
+        rows = self._read(
+            "profiles_for_resolution",
+            "UNWIND $ids AS pid MATCH (p:Profile {id: pid})<-[l:IN]-(r:Record) " + _RESOLUTION_BODY,
+            ids=list(profile_ids),
+            linking=LINKING_STRENGTHS,
+        )
+        return [_record_row(r) for r in rows]
 
     def record_id_span(self) -> tuple[int, int] | None:
         """The lowest and highest internal id of a record (None: no records)."""
@@ -329,10 +300,17 @@ class GraphWriter(JudgementStore, ExpertiseStore):
 
     def matching_rows(self, keys: Sequence[str]) -> list[MatchingRow]:
         """Given records (those that exist), with what the match model compares."""
+        return [_matching_row(r) for r in self.backend.read(_matching_rows(keys))]
+
+    def profile_matching_rows(self, profile_ids: Iterable[str], limit: int) -> list[MatchingRow]:
+        """`matching_rows` of the first `limit` records (by key) of each profile."""
         rows = self._read(
-            "matching_rows",
-            "UNWIND $keys AS k MATCH (r:Record {key: k}) " + _MATCHING_BODY.format(extra=""),
-            keys=list(keys),
+            "profile_matching_rows",
+            "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) "
+            "WITH pid, r ORDER BY r.key WITH pid, collect(r)[..$limit] AS found "
+            "UNWIND found AS r " + _MATCHING_BODY.format(extra=""),
+            ids=list(profile_ids),
+            limit=limit,
         )
         return [_matching_row(r) for r in rows]
 
@@ -342,22 +320,30 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         """For each record key, up to `limit` other records whose names match its
         full-text query (folded words, all required), best first; and those
         records, with what the match model compares (one round trip)."""
+        return _candidates_from(self.backend.read(self._name_candidates(queries, limit)))
+
+    def rows_and_name_candidates(
+        self, keys: Sequence[str], queries: dict[str, str], limit: int
+    ) -> tuple[list[MatchingRow], dict[str, list[str]], list[MatchingRow]]:
+        """`matching_rows(keys)` and `name_candidates(queries, limit)` in one round trip."""
+        if not queries:
+            return self.matching_rows(keys), {}, []
+        rows, candidates = self.backend.read_many(
+            _matching_rows(keys), self._name_candidates(queries, limit)
+        )
+        return [_matching_row(r) for r in rows], *_candidates_from(candidates)
+
+    def _name_candidates(self, queries: dict[str, str], limit: int) -> Statement:
         call = self.backend.dialect.fulltext_query.format(
             label="Record", prop="search_name", query="q.text"
         )
-        rows = self._read(
+        return Statement(
             "name_candidates",
             f"UNWIND $queries AS q {call} WITH q, node, score WHERE node.key <> q.key "
             "WITH q, node ORDER BY score DESC WITH q, collect(node)[..$limit] AS found "
             "UNWIND found AS r " + _MATCHING_BODY.format(extra="q.key AS query, "),
-            queries=[{"key": k, "text": text} for k, text in queries.items()],
-            limit=limit,
+            {"queries": [{"key": k, "text": text} for k, text in queries.items()], "limit": limit},
         )
-        found: dict[str, list[str]] = {}
-        for row in rows:
-            found.setdefault(row["query"], []).append(row["key"])
-        unique = {row["key"]: _matching_row(row) for row in rows}
-        return found, list(unique.values())
 
     def replace_match_edges(
         self, links: Sequence[MatchEdge], review: Sequence[MatchEdge], *, model: str, now: str
@@ -376,7 +362,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         for label, edges in (("MATCHED", links), ("REVIEW", review)):
             for start in range(0, len(edges), _EDGE_CHUNK):
                 rows = [vars(e) for e in edges[start : start + _EDGE_CHUNK]]
-                self._write(
+                self._write_later(
                     f"merge_{label.lower()}",
                     "UNWIND $rows AS e MATCH (a:Record {key: e.left}) "
                     f"MATCH (b:Record {{key: e.right}}) MERGE (a)-[m:{label}]->(b) "
@@ -483,7 +469,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             s for s in statements if any(isinstance(v, list) and v for v in s.params.values())
         ]
         if needed:
-            self.backend.write(*needed)
+            self.backend.write_later(*needed)
 
     def create_api_key(self, *, key_hash: str, role: str, name: str, now: str) -> None:
         """Store a new API key by its hash."""
@@ -495,6 +481,60 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             name=name,
             now=now,
         )
+
+
+def _record_state(keys: Sequence[str]) -> Statement:
+    return Statement(
+        "record_state",
+        "UNWIND $keys AS k MATCH (r:Record {key: k}) "
+        "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) "
+        "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
+        "RETURN k AS key, p.id AS profile_id, l.rule AS rule, l.via AS via, "
+        "l.via_record AS via_record, collect(i.key) AS identifiers",
+        {"keys": list(keys)},
+    )
+
+
+def _record_states(rows: list[Row]) -> dict[str, RecordState]:
+    return {
+        row["key"]: RecordState(
+            profile_id=row["profile_id"],
+            link=link_from_row(row) if row["profile_id"] else None,
+            identifier_keys=frozenset(row["identifiers"]),
+        )
+        for row in rows
+    }
+
+
+def _matching_rows(keys: Sequence[str]) -> Statement:
+    return Statement(
+        "matching_rows",
+        "UNWIND $keys AS k MATCH (r:Record {key: k}) " + _MATCHING_BODY.format(extra=""),
+        {"keys": list(keys)},
+    )
+
+
+def _candidates_from(rows: list[Row]) -> tuple[dict[str, list[str]], list[MatchingRow]]:
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["query"], []).append(row["key"])
+    unique = {row["key"]: _matching_row(row) for row in rows}
+    return found, list(unique.values())
+
+
+def _record_row(r: Row) -> RecordRow:
+    return RecordRow(
+        r["key"],
+        r["source"],
+        r["kind"],
+        r["name"],
+        r["observed_at"],
+        r["profile_id"],
+        tuple(r["ids"]),
+        link_from_row(r) if r["profile_id"] else None,
+        tuple(r["matched"]),
+        tuple(r["leased"]),
+    )
 
 
 def _matching_row(r: Row) -> MatchingRow:

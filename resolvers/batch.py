@@ -177,6 +177,7 @@ def _run(
                     report=report, progress=progress)  # fmt: skip
     writer.refresh_review()
     refresh_expertise(writer, writer.profiles_with_evidence())
+    writer.backend.flush()  # timed with the phase that wrote it
     clock.lap("write")
 
 

@@ -86,4 +86,4 @@ def _records(writer: GraphWriter, side: str) -> list[MatchingRow]:
     profile_id = writer.resolve_profile_id(side)
     if profile_id is None:
         return []
-    return writer.matching_rows(writer.profile_record_keys([profile_id])[:_MAX_RECORDS])
+    return writer.profile_matching_rows([profile_id], _MAX_RECORDS)

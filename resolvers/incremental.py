@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from graph.model import MatchEdge, MatchingRow
 from graph.store import GraphWriter
 from resolvers.batch import record_features
-from resolvers.features import Features
+from resolvers.features import Features, features
 from resolvers.match_model import MatchModel
-from resolvers.model import utc_now
+from resolvers.model import Record, utc_now
 from resolvers.online import ResolutionOutcome, resolve
 from resolvers.probabilistic import (
     BETWEEN_THRESHOLDS,
@@ -52,20 +52,27 @@ class OnlineOutcome:
 
 def link_records(
     writer: GraphWriter,
-    keys: Sequence[str],
+    records: Sequence[Record],
     *,
     model: MatchModel,
     thresholds: Thresholds,
     generic_threshold: int,
     source_rank: Callable[[str], int],
+    judgements_exist: bool | None = None,
 ) -> OnlineOutcome:
     """Score the given (just written) records against their candidates; store
-    and apply the links. The caller holds the resolution lock."""
-    fresh = writer.matching_rows(keys)
-    queries = {row.key: text for row in fresh if (text := name_query(record_features(row)))}
-    found, candidates = writer.name_candidates(queries, _CANDIDATES) if queries else ({}, [])
+    and apply the links. The caller holds the resolution lock (and may say
+    whether the graph holds any judgement, which saves reading them)."""
+    # The queries need only names, handles and emails: made from the records in
+    # hand, they go with the read of the records' stored rows.
+    queries = {r.key: text for r in records if (text := name_query(_features(r)))}
+    fresh, found, candidates = writer.rows_and_name_candidates(
+        [r.key for r in records], queries, _CANDIDATES
+    )
     scored = _reaching_review(fresh, candidates, found, model, thresholds)
-    if scored:  # a pair a person judged apart is neither linked nor proposed again
+    if scored and judgements_exist is None:
+        judgements_exist = writer.any_judgements()
+    if scored and judgements_exist:  # a pair judged apart is neither linked nor proposed again
         judged = {frozenset(p) for p in writer.judged_different([a for a, *_ in scored])}
         scored = [s for s in scored if frozenset(s[:2]) not in judged]
     if not scored:
@@ -80,7 +87,11 @@ def link_records(
     index = {row.key: i for i, row in enumerate(rows)}
     feats = [record_features(row) for row in rows]
     pairs = sorted({_ordered(index[a], index[b]) for a, b, _, _ in scored})
-    apart = judged_apart_index(writer.judged_different(sorted(index)), index)  # whole profiles
+    apart = (  # over whole profiles
+        judged_apart_index(writer.judged_different(sorted(index)), index)
+        if judgements_exist
+        else {}
+    )
     decisions = _decide(feats, rows, pairs, model=model, thresholds=thresholds, apart=apart)
     writer.add_match_edges(
         [_edge(rows, p) for p in decisions.links],
@@ -90,14 +101,18 @@ def link_records(
     )
     outcome = None
     if decisions.links:
-        joined = [rows[i].key for p in decisions.links for i in (p.left, p.right)]
+        # Re-clustering the joined profiles re-clusters the linked records
+        # (which all have one when the batch was resolved before).
+        joined = [rows[i] for p in decisions.links for i in (p.left, p.right)]
+        loose = sorted({row.key for row in joined if not row.profile_id})
         outcome = resolve(
             writer,
-            batch=writer.records_for_resolution(sorted(set(joined))),
+            batch=writer.records_for_resolution(loose) if loose else [],
             identifier_keys=[],
             generic_threshold=generic_threshold,
             source_rank=source_rank,
-            near_profiles={rows[index[k]].profile_id or "" for k in joined} - {""},
+            near_profiles={row.profile_id for row in joined if row.profile_id},
+            judgements_exist=judgements_exist,
         )
     if decisions.review:
         writer.refresh_review([rows[p.left].key for p, _ in decisions.review])
@@ -136,19 +151,19 @@ def name_query(f: Features) -> str | None:
     return " ".join(words) if len(words) == 2 else None
 
 
+def _features(record: Record) -> Features:
+    identifiers = [(i.type, i.value) for i in record.identifiers]
+    return features(record.key, record.name, record.attributes, identifiers)
+
+
 def _with_profiles(writer: GraphWriter, known: list[MatchingRow]) -> list[MatchingRow]:
     """The rows, and the other records of every profile involved (capped), so
     decisions see whole profiles."""
     profiles = sorted({r.profile_id for r in known if r.profile_id})
-    by_profile: dict[str, list[str]] = {}
-    for key, profile in writer.profile_record_pairs(profiles):
-        by_profile.setdefault(profile, []).append(key)
-    seen = {r.key for r in known}
-    members = sorted(
-        {k for keys in by_profile.values() for k in sorted(keys)[:_PROFILE_RECORDS]} - seen
-    )
-    unique = list({r.key: r for r in known}.values())
-    return [*unique, *writer.matching_rows(members)]
+    unique = {r.key: r for r in known}
+    members = writer.profile_matching_rows(profiles, _PROFILE_RECORDS) if profiles else []
+    return [*unique.values(), *sorted((r for r in members if r.key not in unique),
+                                      key=lambda r: r.key)]  # fmt: skip
 
 
 def _decide(

@@ -89,6 +89,7 @@ def resolve(
     near_profiles: Iterable[str] = (),
     claims: Mapping[str, str | None] | None = None,
     mint: Callable[[], str] = mint_profile_id,
+    judgements_exist: bool | None = None,
 ) -> ResolutionOutcome:
     """Re-cluster the neighbourhood of a just-written batch and write the result.
 
@@ -99,7 +100,8 @@ def resolve(
     account its records are leased to), those of records carrying a value
     whose generic status changed, and `near_profiles`
     (those a new probabilistic link or a steward's action joins the batch to).
-    The judgements in force among these records are obeyed; `claims` says which
+    The judgements in force among these records are obeyed (`judgements_exist`:
+    whether the graph has any, when the caller knows); `claims` says which
     profile id a record counts for (see `assign_ids`).
     """
     values = update_generic(writer, identifier_keys, generic_threshold)
@@ -107,13 +109,16 @@ def resolve(
     linking_shared |= {account for row in batch for account in row.leased}
     near = writer.profiles_carrying(sorted(linking_shared)) if linking_shared else set()
     near |= {row.profile_id for row in batch if row.profile_id} | set(near_profiles)
-    others = set(writer.profile_record_keys(near) if near else []) - {row.key for row in batch}
+    in_batch = {row.key for row in batch}
+    near_rows = writer.profiles_for_resolution(sorted(near)) if near else []
+    others = sorted((r for r in near_rows if r.key not in in_batch), key=lambda row: row.key)
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
-    rows = [_without(row, values.generic) for row in batch]
-    rows += writer.records_for_resolution(sorted(others)) if others else []
+    rows = [_without(row, values.generic) for row in batch] + others
     # New records carry no judgements, and most graphs have none at all.
     stored = [row.key for row in rows if row.profile_id]
-    judged = writer.current_judgements(stored) if stored and writer.any_judgements() else ()
+    if judgements_exist is None and stored:
+        judgements_exist = writer.any_judgements()
+    judged = writer.current_judgements(stored) if stored and judgements_exist else ()
     found = clusters(rows, judged)
     assignment = assign_ids(found, mint, claims)
     previous = {row.key: row.link for row in rows if row.link is not None}

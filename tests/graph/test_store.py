@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from directory.settings import Settings
 from graph.backend import Statement
+from graph.errors import GraphError
 from graph.schema import ensure_schema
 from graph.store import GraphWriter
 from tests.helpers import load, profile_of, rec
@@ -99,6 +102,62 @@ def test_lock_is_exclusive(graph: GraphWriter) -> None:
     for thread in threads:
         thread.join()
     assert overlaps == 0
+
+
+def test_lock_lease_expires_and_its_owner_renews_it(graph: GraphWriter) -> None:
+    backend = graph.backend
+    assert backend.take_lock("lease", "a", lease_s=0.3)
+    assert not backend.take_lock("lease", "b", lease_s=0.3)
+    assert backend.take_lock("lease", "a", lease_s=0.3)  # its owner renews it
+    backend.release_lock("lease", "b")  # not b's to release
+    assert not backend.take_lock("lease", "b", lease_s=0.3)
+    time.sleep(0.5)  # a crashed owner's lease runs out
+    assert backend.take_lock("lease", "b", lease_s=0.3)
+    backend.release_lock("lease", "b")
+    assert backend.take_lock("lease", "a", lease_s=0.3)
+
+
+def test_statements_written_together_run_in_order(graph: GraphWriter) -> None:
+    results = graph.backend.write(
+        Statement("one", "MERGE (s:Setting {name: 'order'}) SET s.value = 'first'", {}),
+        Statement("two", "MATCH (s:Setting {name: 'order'}) SET s.value = s.value + ', 2nd'", {}),
+        Statement("three", "MATCH (s:Setting {name: 'order'}) RETURN s.value AS value", {}),
+    )
+    assert results == [[], [], [{"value": "first, 2nd"}]]
+
+
+def test_a_failed_statement_among_several_is_raised(graph: GraphWriter) -> None:
+    with pytest.raises(GraphError):
+        graph.backend.write(
+            Statement("fine", "MERGE (s:Setting {name: 'failing'}) SET s.value = 'x'", {}),
+            Statement("broken", "MATCH (s:Setting {name: 'failing'}) RETURN s.value(", {}),
+        )
+
+
+def _value(graph: GraphWriter, name: str) -> list[dict[str, object]]:
+    return graph.backend.read(
+        Statement("value", "MATCH (s:Setting {name: $n}) RETURN s.value AS v", {"n": name})
+    )
+
+
+def test_deferred_writes_come_before_the_next_read_and_at_the_end(graph: GraphWriter) -> None:
+    backend = graph.backend
+    setting = "MERGE (s:Setting {name: $n}) SET s.value = $v"
+    with backend.deferring_writes():
+        backend.write_later(Statement("a", setting, {"n": "deferred_a", "v": 1}))
+        assert _value(graph, "deferred_a") == [{"v": 1}]  # read after the write
+        backend.write_later(Statement("b", setting, {"n": "deferred_b", "v": 2}))
+    assert _value(graph, "deferred_b") == [{"v": 2}]  # written on the way out
+    backend.write_later(Statement("c", setting, {"n": "deferred_c", "v": 3}))  # outside: at once
+    assert _value(graph, "deferred_c") == [{"v": 3}]
+
+
+def test_a_failed_deferred_write_is_raised_by_the_next_read(graph: GraphWriter) -> None:
+    backend = graph.backend
+    with backend.deferring_writes():
+        backend.write_later(Statement("broken", "MATCH (s:Setting) RETURN s.value(", {}))
+        with pytest.raises(GraphError):
+            _value(graph, "anything")
 
 
 def test_text_round_trips_exactly(graph: GraphWriter, settings: Settings) -> None:
