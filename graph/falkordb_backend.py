@@ -64,14 +64,19 @@ class FalkorDBBackend(GraphBackend):
 
     def take_lock(self, name: str, owner: str, lease_s: float) -> bool:
         # A key beside the graph: one Redis command instead of a graph write.
-        key = self._lock_key(name)
+        key, lease_ms = self._lock_key(name), int(lease_s * 1000)
         connection = self._db.connection
-        if connection.set(key, owner, nx=True, px=int(lease_s * 1000)):
-            return True
-        return bool(connection.eval(_RENEW_LOCK, 1, key, owner, int(lease_s * 1000)))
+
+        def take() -> bool:
+            if connection.set(key, owner, nx=True, px=lease_ms):
+                return True
+            return bool(connection.eval(_RENEW_LOCK, 1, key, owner, lease_ms))
+
+        return self._timed("lock", take)
 
     def release_lock(self, name: str, owner: str) -> None:
-        self._db.connection.eval(_RELEASE_LOCK, 1, self._lock_key(name), owner)
+        key = self._lock_key(name)
+        self._timed("unlock", lambda: self._db.connection.eval(_RELEASE_LOCK, 1, key, owner))
 
     def _lock_key(self, name: str) -> str:
         return f"{self._graph_name}:lock:{name}"
