@@ -9,6 +9,7 @@ line is reported with its line number and reason; the rest still goes in.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -201,28 +202,33 @@ def ingest_batch(
             writer, batch.records, authoritative=settings.ip_authoritative_sources,
             window=settings.ip_window,
         )  # fmt: skip
-        outcome = resolve(
-            writer,
-            batch=[_with_state(row, before.get(row.key), leases.accounts)
-                   for row in batch.resolution_rows],
-            identifier_keys=sorted(touched_ids),
-            generic_threshold=settings.generic_threshold,
-            source_rank=rank,
-            near_profiles=leases.profiles,
+        rows = [_with_state(row, before.get(row.key), leases.accounts)
+                for row in batch.resolution_rows]  # fmt: skip
+        model = MODELS.current(writer) if settings.online_matching else None
+        # With a model, records that nothing links deterministically are matched
+        # before they get a profile: one that links joins the matched profile,
+        # instead of getting a profile of its own that the link retires at once.
+        unplaced = {row.key: row for row in rows if _unplaced(row)} if model is not None else {}
+        resolution = functools.partial(
+            resolve, writer, generic_threshold=settings.generic_threshold, source_rank=rank,
             judgements_exist=judgements_exist,
         )  # fmt: skip
-        _add(report, outcome)
-        model = MODELS.current(writer) if settings.online_matching else None
+        _add(report, resolution(batch=[row for row in rows if row.key not in unplaced],
+                                identifier_keys=sorted(touched_ids),
+                                near_profiles=leases.profiles))  # fmt: skip
         if model is not None:
             online = link_records(
                 writer, batch.records, model=model, thresholds=settings.thresholds,
                 generic_threshold=settings.generic_threshold, source_rank=rank,
-                judgements_exist=judgements_exist,
+                judgements_exist=judgements_exist, unplaced=unplaced,
             )  # fmt: skip
             report.probabilistic_links += online.links
             report.review_candidates += online.review
             if online.resolution:
-                report.profiles_merged += online.resolution.profiles_merged
+                _add(report, online.resolution)
+            left = [row for key, row in unplaced.items() if key not in online.placed]
+            if left:
+                _add(report, resolution(batch=left, identifier_keys=[]))
         _update_expertise(writer, batch, existing=before.keys())
     valid = batch.read - len(batch.rejected)
     report.created += len(keys) - len(before)
@@ -257,6 +263,12 @@ def _resolution_row(record: Record) -> RecordRow:
         profile_id=None,
         linking_keys=tuple(linking),
     )
+
+
+def _unplaced(row: RecordRow) -> bool:
+    """A new record that nothing links deterministically: alone until the model
+    links it (its identifiers, if any, are weak ones)."""
+    return row.profile_id is None and not row.linking_keys and not row.leased
 
 
 def _with_state(row: RecordRow, state: RecordState | None, leased: Mapping[str, str]) -> RecordRow:

@@ -17,10 +17,10 @@ executor) compares everything its blocking rules pair.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from graph.model import MatchEdge, MatchingRow
+from graph.model import MatchEdge, MatchingRow, RecordRow
 from graph.store import GraphWriter
 from resolvers.batch import record_features
 from resolvers.features import Features, features
@@ -48,6 +48,7 @@ class OnlineOutcome:
     links: int
     review: int
     resolution: ResolutionOutcome | None
+    placed: frozenset[str] = frozenset()  # `unplaced` records the links resolved
 
 
 def link_records(
@@ -59,10 +60,16 @@ def link_records(
     generic_threshold: int,
     source_rank: Callable[[str], int],
     judgements_exist: bool | None = None,
+    unplaced: Mapping[str, RecordRow] | None = None,
 ) -> OnlineOutcome:
     """Score the given (just written) records against their candidates; store
     and apply the links. The caller holds the resolution lock (and may say
-    whether the graph holds any judgement, which saves reading them)."""
+    whether the graph holds any judgement, which saves reading them).
+
+    `unplaced`: those of the records that have no profile yet because nothing
+    links them deterministically (their rows for resolution). One that links
+    is resolved with the profiles it joins; the others are the caller's to
+    resolve (they are left out of `placed`)."""
     # The queries need only names, handles and emails: made from the records in
     # hand, they go with the read of the records' stored rows.
     queries = {r.key: text for r in records if (text := name_query(_features(r)))}
@@ -99,25 +106,26 @@ def link_records(
         model=model.version,
         now=utc_now(),
     )
-    outcome = None
+    outcome, placed = None, frozenset[str]()
     if decisions.links:
-        # Re-clustering the joined profiles re-clusters the linked records
-        # (which all have one when the batch was resolved before).
+        # Re-clustering the joined profiles re-clusters the linked records,
+        # with the unplaced ones among them.
         joined = [rows[i] for p in decisions.links for i in (p.left, p.right)]
-        loose = sorted({row.key for row in joined if not row.profile_id})
+        loose = _loose_rows(writer, joined, decisions, rows, unplaced or {})
         outcome = resolve(
             writer,
-            batch=writer.records_for_resolution(loose) if loose else [],
+            batch=loose,
             identifier_keys=[],
             generic_threshold=generic_threshold,
             source_rank=source_rank,
             near_profiles={row.profile_id for row in joined if row.profile_id},
             judgements_exist=judgements_exist,
         )
+        placed = frozenset(row.key for row in loose)
     if decisions.review:
         writer.refresh_review([rows[p.left].key for p, _ in decisions.review])
     log.info("online: %d links, %d review candidates", len(decisions.links), len(decisions.review))
-    return OnlineOutcome(len(decisions.links), len(decisions.review), outcome)
+    return OnlineOutcome(len(decisions.links), len(decisions.review), outcome, placed)
 
 
 def _reaching_review(
@@ -149,6 +157,27 @@ def name_query(f: Features) -> str | None:
     """The full-text query that finds a record's namesakes: given and family name."""
     words = [w for w in (f.given, f.family_last) if w and len(w) > 1]
     return " ".join(words) if len(words) == 2 else None
+
+
+def _loose_rows(
+    writer: GraphWriter,
+    joined: list[MatchingRow],
+    decisions: Decisions,
+    rows: list[MatchingRow],
+    unplaced: Mapping[str, RecordRow],
+) -> list[RecordRow]:
+    """Rows for resolution of the joined records that have no profile yet: the
+    unplaced ones as given, with the links just made (no read needed)."""
+    partners: dict[str, set[str]] = {}
+    for pair in decisions.links:
+        left, right = rows[pair.left].key, rows[pair.right].key
+        partners.setdefault(left, set()).add(right)
+        partners.setdefault(right, set()).add(left)
+    loose = sorted({row.key for row in joined if not row.profile_id})
+    found = [replace(unplaced[k], matched=tuple(sorted(partners[k]))) for k in loose
+             if k in unplaced]  # fmt: skip
+    others = [k for k in loose if k not in unplaced]
+    return found + (writer.records_for_resolution(others) if others else [])
 
 
 def _features(record: Record) -> Features:

@@ -205,6 +205,32 @@ def test_records_arriving_later_are_linked_online_with_the_same_weights(
     assert all(final[e.left] == final[e.right] for e in online)
 
 
+def test_a_record_linked_online_joins_the_profile_without_one_of_its_own(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    """No profile is minted for a record the model links as it arrives (it would
+    be retired at once, a redirect left behind for every linked call)."""
+    records, _ = population(people=60)
+    load(falkor, records, settings)
+    _resolve(falkor, settings)  # trains the model
+    # Calls typed by agents: the customer's name and details, no identifier.
+    calls = [
+        {"source": "calls", "source_id": r["source_id"], "name": r["name"],
+         "attributes": r["attributes"]}
+        for r in records if r["source"] == "crm" and r["source_id"].startswith("A")
+    ][:20]  # fmt: skip
+    profiles_before = falkor.count_of("Profile")
+    report = load(falkor, calls, settings)
+    after = _profiles(falkor)
+    linked = [
+        c for c in calls if after[f"calls/{c['source_id']}"] == after[f"crm/{c['source_id']}"]
+    ]
+    assert len(linked) >= 0.8 * len(calls)
+    assert report.probabilistic_links >= len(linked)
+    assert (report.profiles_created, report.profiles_merged) == (len(calls) - len(linked), 0)
+    assert falkor.count_of("Profile") == profiles_before + len(calls) - len(linked)
+
+
 DECIDE = """mutation($a: String!, $b: String!, $d: String!) {
   decide(a: $a, b: $b, decision: $d, reason: "checked the contracts") { action by } }"""
 
