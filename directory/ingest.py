@@ -195,7 +195,12 @@ def ingest_batch(
         writer.upsert_records(
             batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
         )
-        touched_ids = {i["key"] for row in batch.rows for i in row["identifiers"]}
+        touched_ids = {  # those whose sharing can change a profile
+            i["key"]
+            for row in batch.rows
+            for i in row["identifiers"]
+            if i["strength"] in LINKING_STRENGTHS
+        }
         for state in before.values():
             touched_ids |= state.identifier_keys  # dropped ones may stop being shared
         leases = update_leases(

@@ -165,14 +165,18 @@ class GraphBackend(ABC):
         return bool(rows)
 
     def release_lock(self, name: str, owner: str) -> None:
-        """Release the lock if `owner` still holds it."""
-        self.write(
-            Statement(
-                "unlock",
-                "MATCH (l:Lock {name: $name}) WHERE l.owner = $owner SET l.until = 0",
-                {"name": name, "owner": owner},
+        """Write what this thread's deferred writes left, then release the lock
+        if `owner` still holds it (even when that write fails)."""
+        try:
+            self.flush()
+        finally:
+            self.write(
+                Statement(
+                    "unlock",
+                    "MATCH (l:Lock {name: $name}) WHERE l.owner = $owner SET l.until = 0",
+                    {"name": name, "owner": owner},
+                )
             )
-        )
 
     def prepared(self, value: Any) -> Any:
         """A parameter value in the form this engine sends it, so that a large one

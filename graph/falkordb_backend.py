@@ -75,8 +75,21 @@ class FalkorDBBackend(GraphBackend):
         return self._timed("lock", take)
 
     def release_lock(self, name: str, owner: str) -> None:
+        # The deferred writes and the release go in one round trip: the release
+        # runs even if a write fails, and the first error is raised after it.
+        pending = self._take_pending()
         key = self._lock_key(name)
-        self._timed("unlock", lambda: self._db.connection.eval(_RELEASE_LOCK, 1, key, owner))
+
+        def release() -> None:
+            pipeline = self._pipeline_of([("GRAPH.QUERY", s) for s in pending])
+            pipeline.eval(_RELEASE_LOCK, 1, key, owner)
+            *written, released = pipeline.execute(raise_on_error=False)
+            for response in written:
+                self._rows(response)  # raises a write's error
+            if isinstance(released, Exception):
+                raise released
+
+        self._timed("+".join([*(s.name for s in pending), "unlock"]), release)
 
     def _lock_key(self, name: str) -> str:
         return f"{self._graph_name}:lock:{name}"
@@ -104,12 +117,16 @@ class FalkorDBBackend(GraphBackend):
     def _pipelined(self, commands: Sequence[tuple[str, Statement]]) -> list[list[Row]]:
         """Queries sent in one round trip (a pipeline); the server runs them in
         order. If one fails, the others have still run; the first error is raised."""
+        responses = self._pipeline_of(commands).execute(raise_on_error=False)
+        return [self._rows(response) for response in responses]
+
+    def _pipeline_of(self, commands: Sequence[tuple[str, Statement]]) -> Any:
         pipeline = self._db.connection.pipeline(transaction=False)
         for command, statement in commands:
             pipeline.execute_command(
                 command, self._graph_name, _with_params(statement), "--compact"
             )
-        return [self._rows(response) for response in pipeline.execute(raise_on_error=False)]
+        return pipeline
 
     def _run(self, command: str, statement: Statement) -> list[Row]:
         """One query in the compact result format, its rows parsed here: the

@@ -76,11 +76,11 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             if time.monotonic() > deadline:
                 raise GraphError("lock", f"lock {name!r} still held after {wait_s:.0f} s")
             time.sleep(0.005)
-        try:
-            with self.backend.deferring_writes():
+        with self.backend.deferring_writes():
+            try:
                 yield
-        finally:
-            self.backend.release_lock(name, owner)
+            finally:  # writes what is deferred (in the same round trip on FalkorDB)
+                self.backend.release_lock(name, owner)
 
     def record_state(self, keys: Sequence[str]) -> dict[str, RecordState]:
         """For records already stored: their profile, link and identifier keys."""

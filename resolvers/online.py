@@ -104,6 +104,9 @@ def resolve(
     whether the graph has any, when the caller knows); `claims` says which
     profile id a record counts for (see `assign_ids`).
     """
+    identifier_keys, near_profiles = list(identifier_keys), set(near_profiles)
+    if not (batch or identifier_keys or near_profiles):
+        return ResolutionOutcome()
     values = update_generic(writer, identifier_keys, generic_threshold)
     linking_shared = (values.shared - values.generic) | values.changed
     linking_shared |= {account for row in batch for account in row.leased}

@@ -160,6 +160,13 @@ def test_a_failed_deferred_write_is_raised_by_the_next_read(graph: GraphWriter) 
             _value(graph, "anything")
 
 
+def test_a_write_failing_at_release_is_raised_and_the_lock_released(graph: GraphWriter) -> None:
+    with pytest.raises(GraphError), graph.lock("release"):
+        graph.backend.write_later(Statement("broken", "MATCH (s:Setting) RETURN s.value(", {}))
+    with graph.lock("release", wait_s=1):  # free at once, not after its lease
+        pass
+
+
 def test_text_round_trips_exactly(graph: GraphWriter, settings: Settings) -> None:
     odd = 'Zoë "Z" O\'Brien \\ back\nslash — 東京 🚀 `tick` $param'
     load(graph, [dict(rec("crm", "odd", odd, email="z@x.org"), text=odd)], settings)
