@@ -76,7 +76,8 @@ def link_records(
     fresh, found, candidates = writer.rows_and_name_candidates(
         [r.key for r in records], queries, _CANDIDATES
     )
-    scored = _reaching_review(fresh, candidates, found, model, thresholds)
+    known = {row.key: record_features(row) for row in [*fresh, *candidates]}
+    scored = _reaching_review(fresh, candidates, found, known, model=model, thresholds=thresholds)
     if scored and judgements_exist is None:
         judgements_exist = writer.any_judgements()
     if scored and judgements_exist:  # a pair judged apart is neither linked nor proposed again
@@ -92,7 +93,7 @@ def link_records(
         return OnlineOutcome(0, len(review), None)
     rows = _with_profiles(writer, [*fresh, *candidates])
     index = {row.key: i for i, row in enumerate(rows)}
-    feats = [record_features(row) for row in rows]
+    feats = [known.get(row.key) or record_features(row) for row in rows]
     pairs = sorted({_ordered(index[a], index[b]) for a, b, _, _ in scored})
     apart = (  # over whole profiles
         judged_apart_index(writer.judged_different(sorted(index)), index)
@@ -132,13 +133,15 @@ def _reaching_review(
     fresh: list[MatchingRow],
     candidates: list[MatchingRow],
     found: dict[str, list[str]],
+    features_of: dict[str, Features],
+    *,
     model: MatchModel,
     thresholds: Thresholds,
 ) -> list[tuple[str, str, float, float]]:
     """(new record, candidate, probability, weight) of the pairs in different
     profiles that reach the review threshold."""
-    new = {row.key: (row, record_features(row)) for row in fresh}
-    by_key = {row.key: (row, record_features(row)) for row in candidates}
+    new = {row.key: (row, features_of[row.key]) for row in fresh}
+    by_key = {row.key: (row, features_of[row.key]) for row in candidates}
     scored = []
     for key, others in found.items():
         for other in others:
