@@ -157,9 +157,11 @@ def _read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
     (preparing is Python work; the graph's is the server's, on the other core).
     A single batch (one record posted by a helpdesk) needs no thread."""
     first = next(batches, None)
-    second = next(batches, None) if first is not None else None
-    if first is None or second is None:
-        yield from [first] if first is not None else []
+    if first is None:
+        return
+    second = next(batches, None)
+    if second is None:
+        yield first
         return
     yield from _in_thread(itertools.chain([first, second], batches))
 

@@ -39,14 +39,7 @@ class GraphReader:
 
     def setting(self, name: str) -> str | None:
         """A stored setting's value (which model is current, when resolution ran, ...)."""
-        rows = self._read(
-            "setting", "MATCH (s:Setting {name: $name}) RETURN s.value AS value", name=name
-        )
-        return rows[0]["value"] if rows else None
-
-    def settings(self, names: Sequence[str]) -> dict[str, str]:
-        """Several stored settings at once (those that are set)."""
-        return settings_from(self.backend.read(settings_statement(names)))
+        return settings_from(self.backend.read(settings_statement([name]))).get(name)
 
     def resolve_profile_id(self, profile_id: str) -> str | None:
         """Follow merge redirects to the profile an id lives on as, or None."""

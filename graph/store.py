@@ -314,18 +314,13 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         )
         return [_matching_row(r) for r in rows]
 
-    def name_candidates(
-        self, queries: dict[str, str], limit: int
-    ) -> tuple[dict[str, list[str]], list[MatchingRow]]:
-        """For each record key, up to `limit` other records whose names match its
-        full-text query (folded words, all required), best first; and those
-        records, with what the match model compares (one round trip)."""
-        return _candidates_from(self.backend.read(self._name_candidates(queries, limit)))
-
     def rows_and_name_candidates(
         self, keys: Sequence[str], queries: dict[str, str], limit: int
     ) -> tuple[list[MatchingRow], dict[str, list[str]], list[MatchingRow]]:
-        """`matching_rows(keys)` and `name_candidates(queries, limit)` in one round trip."""
+        """`matching_rows(keys)`, and for each record key in `queries` up to
+        `limit` other records whose names match its full-text query (folded
+        words, all required), best first, with those records' matching rows:
+        all in one round trip."""
         if not queries:
             return self.matching_rows(keys), {}, []
         rows, candidates = self.backend.read_many(

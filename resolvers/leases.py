@@ -32,8 +32,6 @@ from graph.model import IpSighting, LeaseEdge
 from graph.store import GraphWriter
 from resolvers.model import Record, utc_text
 
-ACCOUNT = "account"
-
 
 @dataclass(frozen=True)
 class LeaseUpdate:
