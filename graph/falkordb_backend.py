@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.backend import Dialect, GraphBackend, Row, SchemaSpec, Statement
+from graph.falkordb_wire import Command, Wire
 
 # Compact result cell types (FalkorDB's ResultSetScalarTypes).
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY = 1, 2, 3, 4, 5, 6
@@ -47,6 +48,7 @@ class FalkorDBBackend(GraphBackend):
         self._graph_name = graph_name
         self._address = (host, port, unix_socket)
         self._graph: Any = self._db.select_graph(graph_name)
+        self._wire = Wire(self._db.connection.connection_pool)
         self._on_close = on_close
 
     def reconnect(self) -> FalkorDBBackend:
@@ -65,12 +67,12 @@ class FalkorDBBackend(GraphBackend):
     def take_lock(self, name: str, owner: str, lease_s: float) -> bool:
         # A key beside the graph: one Redis command instead of a graph write.
         key, lease_ms = self._lock_key(name), int(lease_s * 1000)
-        connection = self._db.connection
 
         def take() -> bool:
-            if connection.set(key, owner, nx=True, px=lease_ms):
-                return True
-            return bool(connection.eval(_RENEW_LOCK, 1, key, owner, lease_ms))
+            (taken,) = self._wire.exchange([("SET", key, owner, "NX", "PX", lease_ms)])
+            if taken is None:  # held: renewed when this owner holds it
+                (taken,) = self._wire.exchange([("EVAL", _RENEW_LOCK, 1, key, owner, lease_ms)])
+            return bool(_raised(taken))
 
         return self._timed("lock", take)
 
@@ -78,18 +80,15 @@ class FalkorDBBackend(GraphBackend):
         # The deferred writes and the release go in one round trip: the release
         # runs even if a write fails, and the first error is raised after it.
         pending = self._take_pending()
-        key = self._lock_key(name)
+        release = ("EVAL", _RELEASE_LOCK, 1, self._lock_key(name), owner)
 
-        def release() -> None:
-            pipeline = self._pipeline_of([("GRAPH.QUERY", s) for s in pending])
-            pipeline.eval(_RELEASE_LOCK, 1, key, owner)
-            *written, released = pipeline.execute(raise_on_error=False)
+        def written_and_released() -> None:
+            *written, released = self._wire.exchange([*self._commands(pending), release])
             for response in written:
                 self._rows(response)  # raises a write's error
-            if isinstance(released, Exception):
-                raise released
+            _raised(released)
 
-        self._timed("+".join([*(s.name for s in pending), "unlock"]), release)
+        self._timed("+".join([*(s.name for s in pending), "unlock"]), written_and_released)
 
     def _lock_key(self, name: str) -> str:
         return f"{self._graph_name}:lock:{name}"
@@ -98,44 +97,33 @@ class FalkorDBBackend(GraphBackend):
         return _Encoded(_literal(value))
 
     def _read(self, statement: Statement) -> list[Row]:
-        return self._run("GRAPH.RO_QUERY", statement)
+        return self._pipelined([], [statement])[0]
 
     def _write(self, statements: Sequence[Statement]) -> list[list[Row]]:
         # FalkorDB runs each query atomically and serialises writers; there is
         # no multi-query transaction, so callers keep each statement self-contained.
-        if len(statements) == 1:
-            return [self._run("GRAPH.QUERY", statements[0])]
-        return self._pipelined([("GRAPH.QUERY", s) for s in statements])
+        return self._pipelined(statements, [])
 
     def _read_many(
         self, pending: Sequence[Statement], statements: Sequence[Statement]
     ) -> list[list[Row]]:
-        commands = [("GRAPH.QUERY", s) for s in pending]
-        commands += [("GRAPH.RO_QUERY", s) for s in statements]
-        return self._pipelined(commands)[len(pending) :]
+        return self._pipelined(pending, statements)[len(pending) :]
 
-    def _pipelined(self, commands: Sequence[tuple[str, Statement]]) -> list[list[Row]]:
-        """Queries sent in one round trip (a pipeline); the server runs them in
-        order. If one fails, the others have still run; the first error is raised."""
-        responses = self._pipeline_of(commands).execute(raise_on_error=False)
-        return [self._rows(response) for response in responses]
+    def _pipelined(
+        self, writes: Sequence[Statement], reads: Sequence[Statement]
+    ) -> list[list[Row]]:
+        """Queries sent in one round trip, their rows parsed here (the compact
+        format: the client's generic parser took a quarter of a lookup's graph
+        time). The server runs them in order; if one fails, the others have
+        still run, and the first error is raised."""
+        replies = self._wire.exchange(self._commands(writes, "GRAPH.QUERY")
+                                      + self._commands(reads, "GRAPH.RO_QUERY"))  # fmt: skip
+        return [self._rows(reply) for reply in replies]
 
-    def _pipeline_of(self, commands: Sequence[tuple[str, Statement]]) -> Any:
-        pipeline = self._db.connection.pipeline(transaction=False)
-        for command, statement in commands:
-            pipeline.execute_command(
-                command, self._graph_name, _with_params(statement), "--compact"
-            )
-        return pipeline
-
-    def _run(self, command: str, statement: Statement) -> list[Row]:
-        """One query in the compact result format, its rows parsed here: the
-        client's generic parser took about a quarter of a lookup's graph time."""
-        return self._rows(
-            self._graph.execute_command(
-                command, self._graph_name, _with_params(statement), "--compact"
-            )
-        )
+    def _commands(
+        self, statements: Sequence[Statement], command: str = "GRAPH.QUERY"
+    ) -> list[Command]:
+        return [(command, self._graph_name, _with_params(s), "--compact") for s in statements]
 
     def _rows(self, response: Any) -> list[Row]:
         if isinstance(response, Exception):  # a pipelined query's error
@@ -243,6 +231,7 @@ class FalkorDBBackend(GraphBackend):
             self._db.connection.shutdown(save=True)
 
     def close(self) -> None:
+        self._wire.close()
         if self._on_close is not None:
             self._on_close()
         self._db.connection.close()
@@ -257,6 +246,13 @@ _RELEASE_LOCK = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
     "else return 0 end"
 )
+
+
+def _raised(reply: Any) -> Any:
+    """The reply, unless it is the server's error: that is raised."""
+    if isinstance(reply, Exception):
+        raise reply
+    return reply
 
 
 def _with_params(statement: Statement) -> str:

@@ -60,3 +60,19 @@ def test_external_falkordb_by_url(external_falkordb: int, settings: Settings) ->
 def test_unknown_scheme_says_what_is_accepted(settings: Settings) -> None:
     with pytest.raises(ValueError, match=r"falkordb://host:port, neo4j://host:port"):
         open_backend("postgres://localhost/x", data_dir=settings.data_dir)
+
+
+def test_a_connection_the_server_dropped_while_idle_is_made_again(
+    external_falkordb: int, settings: Settings
+) -> None:
+    backend = open_backend(f"falkordb://127.0.0.1:{external_falkordb}/people",
+                           data_dir=settings.data_dir)  # fmt: skip
+    writer = GraphWriter(backend)
+    try:
+        load(writer, [rec("crm", "1", "Ana", email="a@x.org")], settings)
+        before = profile_of(writer, "crm", "1")
+        # As a server restart or an idle timeout would: every connection of ours closed.
+        redis.Redis(port=external_falkordb).client_kill_filter(_type="normal", skipme=True)
+        assert profile_of(writer, "crm", "1") == before
+    finally:
+        backend.close()
