@@ -41,8 +41,10 @@ class Cluster:
 
 
 def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ()) -> list[Cluster]:
-    """Records joined by what links them, with a spanning tree of links grown from
-    each cluster's oldest record (the explanation).
+    """Records joined by what links them, with a spanning tree of links (the
+    explanation) grown from each cluster's seed: the record that seeded it
+    before, so a record joining a profile adds its own link and rewrites no
+    other; the oldest record for a new cluster.
 
     Joins are made strongest first: records a person judged the same, then
     shared linking identifiers, then IP leases, then probabilistic links. A
@@ -68,7 +70,9 @@ def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ())
     result = []
     for members in groups.components():
         ordered = sorted((by_key[k] for k in members), key=_age)
-        links = _spanning_tree(ordered[0].key, members, by_key=by_key, ways=ways, same=same)
+        seeds = [record.key for record in ordered if record.link and record.link.rule == RULE_SEED]
+        root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
+        links = _spanning_tree(root, members, by_key=by_key, ways=ways, same=same)
         result.append(Cluster(tuple(ordered), links))
     return sorted(result, key=lambda cluster: _age(cluster.records[0]))
 

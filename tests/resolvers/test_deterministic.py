@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import count
 
-from graph.model import RecordRow
-from resolvers.deterministic import assign_ids, clusters
+from graph.model import Link, RecordRow
+from resolvers.deterministic import assign_ids, changed_links, clusters
 
 
 def row(key: str, *ids: str, profile: str | None = None, at: str | None = None) -> RecordRow:
@@ -29,6 +29,21 @@ def test_components_are_transitive_and_explained() -> None:
 def test_the_oldest_record_seeds_the_profile() -> None:
     found = clusters([row("b", "e:1", at="2026-02-01"), row("a", "e:1", at="2026-03-01")])
     assert found[0].links["b"][0] == "seed"
+
+
+def test_a_record_joining_a_profile_rewrites_no_other_link() -> None:
+    # "b" seeded P1 (records without a time sort by key, so "a" would otherwise).
+    stored = [
+        RecordRow("b", "crm", "customer", None, None, "P1", ("e:1",), Link("b", "P1", "seed")),
+        RecordRow("c", "crm", "customer", None, None, "P1", ("e:1",),
+                  Link("c", "P1", "shared-identifier", "e:1", "b")),
+    ]  # fmt: skip
+    found = clusters([*stored, row("a", "e:1")])
+    assert found[0].links["b"] == ("seed", None, None)
+    previous = {r.key: r.link for r in stored if r.link}
+    assert changed_links(found, ["P1"], previous) == [
+        Link("a", "P1", "shared-identifier", "e:1", "b")
+    ]
 
 
 def test_a_merge_keeps_the_id_with_most_records_and_redirects_the_other() -> None:
