@@ -17,19 +17,18 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from directory.priority import SOURCE_PRIORITY, rank_in, stored_order
 from directory.settings import Settings
 from graph.judgements import JUDGED
-from graph.model import LINKING_STRENGTHS, RecordRow, RecordState
+from graph.model import LINKING_STRENGTHS, BatchStart, RecordRow, RecordState
 from graph.store import GraphWriter
 from resolvers.explain import ModelCache
 from resolvers.identifiers import strength
-from resolvers.incremental import link_records
+from resolvers.incremental import CANDIDATES, arriving_row, link_records, name_queries
 from resolvers.leases import update_leases
-from resolvers.model import Record, utc_now, utc_text
+from resolvers.model import Record, utc_now, utc_text_or_none
 from resolvers.names import fold
 from resolvers.online import RESOLUTION_LOCK, ResolutionOutcome, resolve
 from resolvers.records import ParsedLine
@@ -190,10 +189,13 @@ def ingest_batch(
     """Upsert and resolve one batch, atomically with respect to other ingests."""
     keys = [record.key for record in batch.records]
     with writer.lock(RESOLUTION_LOCK):
-        # Nothing an ingest does changes these: read once for the batch.
-        stored, before = writer.settings_and_state([SOURCE_PRIORITY, JUDGED], keys)
-        rank = rank_in(stored_order(stored.get(SOURCE_PRIORITY), settings))
-        judgements_exist = JUDGED in stored
+        model = MODELS.current(writer) if settings.online_matching else None
+        # A record as it arrives: a batch of one, matched online.
+        arriving = model is not None and len(keys) == 1
+        start = _start(writer, batch.records, arriving=arriving)
+        before = start.states
+        rank = rank_in(stored_order(start.settings.get(SOURCE_PRIORITY), settings))
+        judgements_exist = JUDGED in start.settings
         writer.upsert_records(
             batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
         )
@@ -211,7 +213,6 @@ def ingest_batch(
         )  # fmt: skip
         rows = [_with_state(row, before.get(row.key), leases.accounts)
                 for row in batch.resolution_rows]  # fmt: skip
-        model = MODELS.current(writer) if settings.online_matching else None
         # With a model, records that nothing links deterministically are matched
         # before they get a profile: one that links joins the matched profile,
         # instead of getting a profile of its own that the link retires at once.
@@ -220,14 +221,22 @@ def ingest_batch(
             resolve, writer, generic_threshold=settings.generic_threshold, source_rank=rank,
             judgements_exist=judgements_exist,
         )  # fmt: skip
-        _add(report, resolution(batch=[row for row in rows if row.key not in unplaced],
-                                identifier_keys=sorted(touched_ids),
-                                near_profiles=leases.profiles))  # fmt: skip
+        first = resolution(
+            batch=[row for row in rows if row.key not in unplaced],
+            identifier_keys=sorted(touched_ids),
+            near_profiles=leases.profiles,
+        )
+        _add(report, first)
+        moved = first.profiles_merged or first.profiles_split
         if model is not None:
             online = link_records(
                 writer, batch.records, model=model, thresholds=settings.thresholds,
                 generic_threshold=settings.generic_threshold, source_rank=rank,
                 judgements_exist=judgements_exist, unplaced=unplaced,
+                # Read before the resolution: still true unless it moved records.
+                namesakes=None if moved else start.namesakes,
+                arriving={r.key: arriving_row(r, start.sharing) for r in batch.records
+                          if arriving and r.key in unplaced},
             )  # fmt: skip
             report.probabilistic_links += online.links
             report.review_candidates += online.review
@@ -240,6 +249,19 @@ def ingest_batch(
     valid = batch.read - len(batch.rejected)
     report.created += len(keys) - len(before)
     report.updated += valid - (len(keys) - len(before))
+
+
+def _start(writer: GraphWriter, records: Sequence[Record], *, arriving: bool) -> BatchStart:
+    """The settings (nothing an ingest does changes them: read once a batch) and
+    the records' stored state; for a record `arriving`, also its namesakes and
+    how shared its identifiers are: one round trip where there were two."""
+    return writer.batch_start(
+        [SOURCE_PRIORITY, JUDGED],
+        [record.key for record in records],
+        name_queries=name_queries(records) if arriving else None,
+        limit=CANDIDATES,
+        identifier_keys=[i.key for r in records for i in r.identifiers] if arriving else (),
+    )
 
 
 def _update_expertise(writer: GraphWriter, batch: Batch, *, existing: Set[str]) -> None:
@@ -266,7 +288,7 @@ def _resolution_row(record: Record) -> RecordRow:
         source=record.source,
         kind=record.kind,
         name=record.name,
-        observed_at=_utc_or_none(record.observed_at),
+        observed_at=utc_text_or_none(record.observed_at),
         profile_id=None,
         linking_keys=tuple(linking),
     )
@@ -292,7 +314,7 @@ def _record_row(record: Record) -> dict[str, Any]:
         "source": record.source,
         "source_id": record.source_id,
         "kind": record.kind,
-        "observed_at": _utc_or_none(record.observed_at),
+        "observed_at": utc_text_or_none(record.observed_at),
         "name": record.name,
         "search_name": fold(record.name) if record.name else None,
         "text": record.text,
@@ -304,7 +326,7 @@ def _record_row(record: Record) -> dict[str, Any]:
                 "type": identifier.type,
                 "value": identifier.value,
                 "strength": strength(identifier.type).value,
-                "seen_at": _utc_or_none(identifier.seen_at),
+                "seen_at": utc_text_or_none(identifier.seen_at),
             }
             for identifier in record.identifiers
         ],
@@ -314,7 +336,3 @@ def _record_row(record: Record) -> dict[str, Any]:
 def _evidence_row(record: Record) -> dict[str, Any]:
     found = record_evidence(record.source, record.kind, record.text, list(record.topics))
     return {"key": record.key, "kind": record.kind, "evidence": [vars(e) for e in found]}
-
-
-def _utc_or_none(moment: datetime | None) -> str | None:
-    return None if moment is None else utc_text(moment)

@@ -51,6 +51,25 @@ class LeaseEdge:
 
 
 @dataclass(frozen=True)
+class Namesakes:
+    """Per record key, up to a limit of other records whose names match its
+    full-text query, best first; and those records' matching rows."""
+
+    found: dict[str, list[str]]
+    rows: list[MatchingRow]
+
+
+@dataclass(frozen=True)
+class BatchStart:
+    """What an ingest batch reads first, in one round trip."""
+
+    settings: dict[str, str]
+    states: dict[str, RecordState]  # of the batch's records already stored
+    namesakes: Namesakes | None  # when name queries were given
+    sharing: dict[str, tuple[bool, int | None]]  # stored identifier key -> (generic, people)
+
+
+@dataclass(frozen=True)
 class RecordState:
     """What is stored of a record before an update."""
 
@@ -144,6 +163,21 @@ class MatchingRow:
     link: Link | None
     identifiers: list[tuple[str, str, str, bool, int | None]]  # type, value, strength,
     # generic, people seen on it
+
+    def for_resolution(
+        self, *, matched: tuple[str, ...] = (), leased: tuple[str, ...] = ()
+    ) -> RecordRow:
+        """The record as resolution reads it: its linking identifiers (strong or
+        medium, not generic) and what else joins it."""
+        linking = tuple(
+            dict.fromkeys(
+                f"{type_}:{value}"
+                for type_, value, strength, generic, _ in self.identifiers
+                if strength in LINKING_STRENGTHS and not generic
+            )
+        )
+        return RecordRow(self.key, self.source, self.kind, self.name, self.observed_at,
+                         self.profile_id, linking, self.link, matched, leased)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,11 +18,13 @@ from graph.expertise import ExpertiseStore
 from graph.judgements import JudgementStore
 from graph.model import (
     LINKING_STRENGTHS,
+    BatchStart,
     IdentifierUsage,
     LeaseEdge,
     Link,
     MatchEdge,
     MatchingRow,
+    Namesakes,
     ProfileSummary,
     RecordRow,
     RecordState,
@@ -31,6 +33,9 @@ from graph.reader import link_from_row, settings_from, settings_statement
 
 CURRENT_MODEL = "match_model"
 RECORDS_CHANGED_AT = "records_changed_at"  # set by every upsert
+# Ends a statement that creates or updates records: when (`directory resolve`
+# is a no-op until then). Part of the write, not a statement of its own.
+_MARK_CHANGED = "WITH count(*) AS n MERGE (s:Setting {name: $changed}) SET s.value = $now"
 _EDGE_CHUNK = 5000
 # What the match model reads of a record `r` (and its profile and link).
 _MATCHING_BODY = (
@@ -86,12 +91,28 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         """For records already stored: their profile, link and identifier keys."""
         return _record_states(self.backend.read(_record_state(keys)))
 
-    def settings_and_state(
-        self, names: Sequence[str], keys: Sequence[str]
-    ) -> tuple[dict[str, str], dict[str, RecordState]]:
-        """`settings(names)` and `record_state(keys)` in one round trip."""
-        settings, state = self.backend.read_many(settings_statement(names), _record_state(keys))
-        return settings_from(settings), _record_states(state)
+    def batch_start(
+        self,
+        settings: Sequence[str],
+        keys: Sequence[str],
+        *,
+        name_queries: Mapping[str, str] | None = None,
+        limit: int = 0,
+        identifier_keys: Sequence[str] = (),
+    ) -> BatchStart:
+        """In one round trip: the settings named; the stored state of the records
+        `keys`; with `name_queries` (record key -> full-text query), each record's
+        namesakes (see `rows_and_name_candidates`); and whether the identifiers
+        `identifier_keys` that are stored are generic, and how many people carry them."""
+        statements = [settings_statement(settings), _record_state(keys)]
+        if name_queries:
+            statements.append(self._name_candidates(name_queries, limit))
+        if identifier_keys:
+            statements.append(_sharing(identifier_keys))
+        stored, state, *more = self.backend.read_many(*statements)
+        namesakes = _namesakes(more.pop(0)) if name_queries else None
+        sharing = {r["key"]: (bool(r["generic"]), r["people"]) for r in more[0]} if more else {}
+        return BatchStart(settings_from(stored), _record_states(state), namesakes, sharing)
 
     def upsert_records(
         self,
@@ -112,7 +133,7 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         """
         fresh = [row for row in rows if row["key"] not in existing]
         updated = [row for row in rows if row["key"] in existing]
-        statements = [self._set_setting(RECORDS_CHANGED_AT, now)] if rows else []
+        statements = []
         if fresh:
             all_new = prepared_rows is not None and not updated
             statements.append(self._create_records(prepared_rows if all_new else fresh, now))
@@ -134,8 +155,9 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             "WITH r, row UNWIND row.identifiers AS ident "
             "MERGE (i:Identifier {key: ident.key}) ON CREATE SET i.type = ident.type, "
             "i.value = ident.value, i.strength = ident.strength, i.generic = false "
-            "CREATE (r)-[:HAS {first_seen: $now, last_seen: $now, seen_at: ident.seen_at}]->(i)",
-            {"rows": rows, "now": now},
+            "CREATE (r)-[:HAS {first_seen: $now, last_seen: $now, seen_at: ident.seen_at}]->(i) "
+            + _MARK_CHANGED,
+            {"rows": rows, "now": now, "changed": RECORDS_CHANGED_AT},
         )
 
     @staticmethod
@@ -147,8 +169,9 @@ class GraphWriter(JudgementStore, ExpertiseStore):
                 "SET r.source = row.source, r.source_id = row.source_id, r.kind = row.kind, "
                 "r.observed_at = row.observed_at, r.name = row.name, "
                 "r.search_name = row.search_name, r.text = row.text, r.topics = row.topics, "
-                "r.attributes = row.attributes, r.updated_at = $now",
-                {"rows": [_record_props(row) for row in rows], "now": now},
+                "r.attributes = row.attributes, r.updated_at = $now " + _MARK_CHANGED,
+                {"rows": [_record_props(row) for row in rows], "now": now,
+                 "changed": RECORDS_CHANGED_AT},
             ),
             Statement(
                 "drop_lost_identifiers",
@@ -314,21 +337,48 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         )
         return [_matching_row(r) for r in rows]
 
+    def profiles_to_match(
+        self, profile_ids: Iterable[str], limit: int
+    ) -> tuple[list[MatchingRow], dict[str, list[RecordRow]]]:
+        """`profile_matching_rows`, and `profiles_for_resolution` of the profiles
+        that have no more than `limit` records (read whole, then): one query."""
+        rows = self._read(
+            "profiles_to_match",
+            "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) "
+            "WITH pid, r ORDER BY r.key WITH pid, collect(r) AS members "
+            "WITH pid, size(members) AS total, members[..$limit] AS found UNWIND found AS r "
+            "WITH pid, total, r, [(r)-[:MATCHED]-(o:Record) | o.key] AS matched, "
+            "[(r)-[:LEASED]->(a:Identifier) | a.key] AS leased "
+            + _MATCHING_BODY.format(extra="total AS total, matched AS matched, leased AS leased, "),
+            ids=list(profile_ids),
+            limit=limit,
+        )
+        matching = [_matching_row(r) for r in rows]
+        whole: dict[str, list[RecordRow]] = {}
+        for row, found in zip(rows, matching, strict=True):
+            if found.profile_id and row["total"] <= limit:
+                whole.setdefault(found.profile_id, []).append(
+                    found.for_resolution(
+                        matched=tuple(sorted(set(row["matched"]))), leased=tuple(row["leased"])
+                    )
+                )
+        return matching, whole
+
     def rows_and_name_candidates(
         self, keys: Sequence[str], queries: dict[str, str], limit: int
-    ) -> tuple[list[MatchingRow], dict[str, list[str]], list[MatchingRow]]:
+    ) -> tuple[list[MatchingRow], Namesakes]:
         """`matching_rows(keys)`, and for each record key in `queries` up to
         `limit` other records whose names match its full-text query (folded
         words, all required), best first, with those records' matching rows:
         all in one round trip."""
         if not queries:
-            return self.matching_rows(keys), {}, []
+            return self.matching_rows(keys), Namesakes({}, [])
         rows, candidates = self.backend.read_many(
             _matching_rows(keys), self._name_candidates(queries, limit)
         )
-        return [_matching_row(r) for r in rows], *_candidates_from(candidates)
+        return [_matching_row(r) for r in rows], _namesakes(candidates)
 
-    def _name_candidates(self, queries: dict[str, str], limit: int) -> Statement:
+    def _name_candidates(self, queries: Mapping[str, str], limit: int) -> Statement:
         call = self.backend.dialect.fulltext_query.format(
             label="Record", prop="search_name", query="q.text"
         )
@@ -509,12 +559,21 @@ def _matching_rows(keys: Sequence[str]) -> Statement:
     )
 
 
-def _candidates_from(rows: list[Row]) -> tuple[dict[str, list[str]], list[MatchingRow]]:
+def _namesakes(rows: list[Row]) -> Namesakes:
     found: dict[str, list[str]] = {}
     for row in rows:
         found.setdefault(row["query"], []).append(row["key"])
     unique = {row["key"]: _matching_row(row) for row in rows}
-    return found, list(unique.values())
+    return Namesakes(found, list(unique.values()))
+
+
+def _sharing(identifier_keys: Sequence[str]) -> Statement:
+    return Statement(
+        "identifier_sharing",
+        "UNWIND $keys AS k MATCH (i:Identifier {key: k}) "
+        "RETURN k AS key, i.generic AS generic, i.people AS people",
+        {"keys": list(identifier_keys)},
+    )
 
 
 def _record_row(r: Row) -> RecordRow:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from graph.model import LINKING_STRENGTHS, Judgement, MatchEdge, MatchingRow, RecordRow
+from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import GraphWriter
 from resolvers.blocking import candidate_pairs
 from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
@@ -132,7 +132,7 @@ def _run(
         return
     feats = [record_features(row) for row in rows]
     leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
-    plain = [_resolution_row(row, leases.get(row.key)) for row in rows]
+    plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
     judgements = writer.current_judgements()
     group_of = _groups(plain, judgements)
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
@@ -222,14 +222,8 @@ def record_features(row: MatchingRow) -> Features:
     )
 
 
-def _resolution_row(row: MatchingRow, leased: str | None = None) -> RecordRow:
-    linking = tuple(
-        f"{type_}:{value}"
-        for type_, value, strength, generic, _ in row.identifiers
-        if strength in LINKING_STRENGTHS and not generic
-    )
-    return RecordRow(row.key, row.source, row.kind, row.name, row.observed_at, row.profile_id,
-                     linking, row.link, leased=(leased,) if leased else ())  # fmt: skip
+def _one(value: str | None) -> tuple[str, ...]:
+    return () if value is None else (value,)
 
 
 def _read_all(writer: GraphWriter, progress: Progress) -> list[MatchingRow]:

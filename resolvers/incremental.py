@@ -20,12 +20,13 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from graph.model import MatchEdge, MatchingRow, RecordRow
+from graph.model import MatchEdge, MatchingRow, Namesakes, RecordRow
 from graph.store import GraphWriter
 from resolvers.batch import record_features
 from resolvers.features import Features, features
+from resolvers.identifiers import strength
 from resolvers.match_model import MatchModel
-from resolvers.model import Record, utc_now
+from resolvers.model import Record, utc_now, utc_text_or_none
 from resolvers.online import ResolutionOutcome, resolve
 from resolvers.probabilistic import (
     BETWEEN_THRESHOLDS,
@@ -39,7 +40,7 @@ from resolvers.probabilistic import (
 
 log = logging.getLogger("resolvers.incremental")
 
-_CANDIDATES = 15  # records found by name, per new record
+CANDIDATES = 15  # records found by name, per new record
 _PROFILE_RECORDS = 50  # records read of each candidate profile (for conflicts)
 
 
@@ -61,6 +62,8 @@ def link_records(
     source_rank: Callable[[str], int],
     judgements_exist: bool | None = None,
     unplaced: Mapping[str, RecordRow] | None = None,
+    namesakes: Namesakes | None = None,
+    arriving: Mapping[str, MatchingRow] | None = None,
 ) -> OnlineOutcome:
     """Score the given (just written) records against their candidates; store
     and apply the links. The caller holds the resolution lock (and may say
@@ -69,13 +72,20 @@ def link_records(
     `unplaced`: those of the records that have no profile yet because nothing
     links them deterministically (their rows for resolution). One that links
     is resolved with the profiles it joins; the others are the caller's to
-    resolve (they are left out of `placed`)."""
-    # The queries need only names, handles and emails: made from the records in
-    # hand, they go with the read of the records' stored rows.
-    queries = {r.key: text for r in records if (text := name_query(_features(r)))}
-    fresh, found, candidates = writer.rows_and_name_candidates(
-        [r.key for r in records], queries, _CANDIDATES
-    )
+    resolve (they are left out of `placed`). `namesakes`: the records'
+    candidates, when the caller read them already (`name_queries`);
+    `arriving`: matching rows of some of the records, made in hand
+    (`arriving_row`), which are then not read."""
+    made = arriving or {}
+    missing = [r.key for r in records if r.key not in made]
+    if namesakes is None:
+        stored, namesakes = writer.rows_and_name_candidates(
+            missing, name_queries(records), CANDIDATES
+        )
+    else:
+        stored = writer.matching_rows(missing) if missing else []
+    fresh = [*made.values(), *stored]
+    found, candidates = namesakes.found, namesakes.rows
     known = {row.key: record_features(row) for row in [*fresh, *candidates]}
     scored = _reaching_review(fresh, candidates, found, known, model=model, thresholds=thresholds)
     if scored and judgements_exist is None:
@@ -91,7 +101,7 @@ def link_records(
         writer.add_match_edges([], review, model=model.version, now=utc_now())
         writer.refresh_review([edge.left for edge in review])
         return OnlineOutcome(0, len(review), None)
-    rows = _with_profiles(writer, [*fresh, *candidates])
+    rows, whole = _with_profiles(writer, [*fresh, *candidates])
     index = {row.key: i for i, row in enumerate(rows)}
     feats = [known.get(row.key) or record_features(row) for row in rows]
     pairs = sorted({_ordered(index[a], index[b]) for a, b, _, _ in scored})
@@ -111,8 +121,9 @@ def link_records(
     if decisions.links:
         # Re-clustering the joined profiles re-clusters the linked records,
         # with the unplaced ones among them.
+        partners = _partners(decisions, rows)
         joined = [rows[i] for p in decisions.links for i in (p.left, p.right)]
-        loose = _loose_rows(writer, joined, decisions, rows, unplaced or {})
+        loose = _loose_rows(writer, joined, partners, unplaced or {})
         outcome = resolve(
             writer,
             batch=loose,
@@ -121,6 +132,10 @@ def link_records(
             source_rank=source_rank,
             near_profiles={row.profile_id for row in joined if row.profile_id},
             judgements_exist=judgements_exist,
+            # Read before the links were written: they are added here.
+            read_whole={
+                pid: [_also_matched(r, partners) for r in members] for pid, members in whole.items()
+            },
         )
         placed = frozenset(row.key for row in loose)
     if decisions.review:
@@ -156,29 +171,65 @@ def _reaching_review(
     return scored
 
 
+def name_queries(records: Sequence[Record]) -> dict[str, str]:
+    """Record key -> the full-text query that finds its namesakes. It needs only
+    names, handles and emails: made from the records in hand, it goes with
+    another read."""
+    return {r.key: text for r in records if (text := name_query(_features(r)))}
+
+
 def name_query(f: Features) -> str | None:
     """The full-text query that finds a record's namesakes: given and family name."""
     words = [w for w in (f.given, f.family_last) if w and len(w) > 1]
     return " ".join(words) if len(words) == 2 else None
 
 
-def _loose_rows(
-    writer: GraphWriter,
-    joined: list[MatchingRow],
-    decisions: Decisions,
-    rows: list[MatchingRow],
-    unplaced: Mapping[str, RecordRow],
-) -> list[RecordRow]:
-    """Rows for resolution of the joined records that have no profile yet: the
-    unplaced ones as given, with the links just made (no read needed)."""
+def arriving_row(record: Record, sharing: Mapping[str, tuple[bool, int | None]]) -> MatchingRow:
+    """The matching row a new record without a profile will have once written,
+    made from the record in hand; `sharing`: (generic, people) of its stored
+    identifiers."""
+    return MatchingRow(
+        key=record.key,
+        source=record.source,
+        kind=record.kind,
+        name=record.name,
+        observed_at=utc_text_or_none(record.observed_at),
+        attributes=dict(record.attributes),
+        profile_id=None,
+        link=None,
+        identifiers=[
+            (i.type, i.value, strength(i.type).value, *sharing.get(i.key, (False, None)))
+            for i in record.identifiers
+        ],
+    )
+
+
+def _partners(decisions: Decisions, rows: list[MatchingRow]) -> dict[str, set[str]]:
+    """Record key -> the records the decisions' links join it to."""
     partners: dict[str, set[str]] = {}
     for pair in decisions.links:
         left, right = rows[pair.left].key, rows[pair.right].key
         partners.setdefault(left, set()).add(right)
         partners.setdefault(right, set()).add(left)
+    return partners
+
+
+def _also_matched(row: RecordRow, partners: dict[str, set[str]]) -> RecordRow:
+    if row.key not in partners:
+        return row
+    return replace(row, matched=tuple(sorted({*row.matched, *partners[row.key]})))
+
+
+def _loose_rows(
+    writer: GraphWriter,
+    joined: list[MatchingRow],
+    partners: dict[str, set[str]],
+    unplaced: Mapping[str, RecordRow],
+) -> list[RecordRow]:
+    """Rows for resolution of the joined records that have no profile yet: the
+    unplaced ones as given, with the links just made (no read needed)."""
     loose = sorted({row.key for row in joined if not row.profile_id})
-    found = [replace(unplaced[k], matched=tuple(sorted(partners[k]))) for k in loose
-             if k in unplaced]  # fmt: skip
+    found = [_also_matched(unplaced[k], partners) for k in loose if k in unplaced]
     others = [k for k in loose if k not in unplaced]
     return found + (writer.records_for_resolution(others) if others else [])
 
@@ -188,14 +239,16 @@ def _features(record: Record) -> Features:
     return features(record.key, record.name, record.attributes, identifiers)
 
 
-def _with_profiles(writer: GraphWriter, known: list[MatchingRow]) -> list[MatchingRow]:
+def _with_profiles(
+    writer: GraphWriter, known: list[MatchingRow]
+) -> tuple[list[MatchingRow], dict[str, list[RecordRow]]]:
     """The rows, and the other records of every profile involved (capped), so
-    decisions see whole profiles."""
+    decisions see whole profiles; and the profiles read whole, for resolution."""
     profiles = sorted({r.profile_id for r in known if r.profile_id})
     unique = {r.key: r for r in known}
-    members = writer.profile_matching_rows(profiles, _PROFILE_RECORDS) if profiles else []
-    return [*unique.values(), *sorted((r for r in members if r.key not in unique),
-                                      key=lambda r: r.key)]  # fmt: skip
+    members, whole = writer.profiles_to_match(profiles, _PROFILE_RECORDS) if profiles else ([], {})
+    others = sorted((r for r in members if r.key not in unique), key=lambda r: r.key)
+    return [*unique.values(), *others], whole
 
 
 def _decide(

@@ -60,6 +60,10 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def utc_text_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_text(moment)
+
+
 def utc_now() -> str:
     """Now, as `utc_text` writes it, to the millisecond."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

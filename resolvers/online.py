@@ -90,6 +90,7 @@ def resolve(
     claims: Mapping[str, str | None] | None = None,
     mint: Callable[[], str] = mint_profile_id,
     judgements_exist: bool | None = None,
+    read_whole: Mapping[str, Sequence[RecordRow]] | None = None,
 ) -> ResolutionOutcome:
     """Re-cluster the neighbourhood of a just-written batch and write the result.
 
@@ -102,7 +103,8 @@ def resolve(
     (those a new probabilistic link or a steward's action joins the batch to).
     The judgements in force among these records are obeyed (`judgements_exist`:
     whether the graph has any, when the caller knows); `claims` says which
-    profile id a record counts for (see `assign_ids`).
+    profile id a record counts for (see `assign_ids`); `read_whole`: profiles
+    the caller has read whole already (id -> its records' rows), not read again.
     """
     identifier_keys, near_profiles = list(identifier_keys), set(near_profiles)
     if not (batch or identifier_keys or near_profiles):
@@ -113,7 +115,10 @@ def resolve(
     near = writer.profiles_carrying(sorted(linking_shared)) if linking_shared else set()
     near |= {row.profile_id for row in batch if row.profile_id} | set(near_profiles)
     in_batch = {row.key for row in batch}
-    near_rows = writer.profiles_for_resolution(sorted(near)) if near else []
+    known = read_whole or {}
+    unread = sorted(near - known.keys())
+    near_rows = [row for pid in sorted(near & known.keys()) for row in known[pid]]
+    near_rows += writer.profiles_for_resolution(unread) if unread else []
     others = sorted((r for r in near_rows if r.key not in in_batch), key=lambda row: row.key)
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
     rows = [_without(row, values.generic) for row in batch] + others

@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from directory.settings import Settings
 from graph.embedded import open_embedded
 from graph.store import GraphWriter
 from resolvers.batch import BatchReport, record_features, resolve_all
+from resolvers.incremental import arriving_row
 from resolvers.probabilistic import score_pairs
+from resolvers.records import iter_json_array_items
 from tests.conftest import LiveServer, gql
 from tests.directory.test_cli import run
 from tests.helpers import load, profile_of, rec
@@ -68,6 +71,9 @@ def test_a_second_run_is_a_no_op_until_a_record_changes(
     assert not again.skipped
     assert not again.trained  # the stored model is reused
     assert again.model_version == first.model_version
+    assert _resolve(falkor, settings).skipped
+    load(falkor, [rec("crm", "new", "Zoe Xylander", email="zoe@example.net")], settings)
+    assert not _resolve(falkor, settings).skipped  # an update counts as a change too
 
 
 def test_ids_stay_and_later_ingests_keep_the_probabilistic_links(
@@ -205,11 +211,13 @@ def test_records_arriving_later_are_linked_online_with_the_same_weights(
     assert all(final[e.left] == final[e.right] for e in online)
 
 
+@pytest.mark.parametrize("batch_size", [50, 1])  # 1: each record as it arrives
 def test_a_record_linked_online_joins_the_profile_without_one_of_its_own(
-    falkor: GraphWriter, settings: Settings
+    falkor: GraphWriter, settings: Settings, batch_size: int
 ) -> None:
     """No profile is minted for a record the model links as it arrives (it would
     be retired at once, a redirect left behind for every linked call)."""
+    settings = settings.model_copy(update={"batch_size": batch_size})
     records, _ = population(people=60)
     load(falkor, records, settings)
     _resolve(falkor, settings)  # trains the model
@@ -229,6 +237,33 @@ def test_a_record_linked_online_joins_the_profile_without_one_of_its_own(
     assert report.probabilistic_links >= len(linked)
     assert (report.profiles_created, report.profiles_merged) == (len(calls) - len(linked), 0)
     assert falkor.count_of("Profile") == profiles_before + len(calls) - len(linked)
+
+
+def test_an_arriving_record_is_matched_as_it_will_be_stored(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    """A record matched as it arrives is compared through a row made in hand
+    (not read back): it equals the row read from the graph once written."""
+    load(falkor, [rec("web", "s1", ip="203.0.113.9"), rec("web", "s2", ip="198.51.100.7")],
+         settings)  # fmt: skip
+    falkor.set_generic({"ip:203.0.113.9": (True, 7)})  # a shared line, seven people on it
+    arriving = {"source": "calls", "source_id": "c1", "name": "Ana Pérez",
+                "observed_at": "2026-11-02T10:00:00+01:00", "attributes": {"city": "Rosario"},
+                "identifiers": [{"type": "ip", "value": "203.0.113.9"},
+                                {"type": "ip", "value": "198.51.100.7"},
+                                {"type": "ip", "value": "192.0.2.1"}]}  # fmt: skip
+    (line,) = iter_json_array_items([arriving], default_region=None)
+    assert line.record is not None
+    start = falkor.batch_start([], [line.record.key], identifier_keys=[
+        i.key for i in line.record.identifiers])  # fmt: skip
+    made = arriving_row(line.record, start.sharing)
+    load(falkor, [arriving], settings)
+    (stored,) = falkor.matching_rows([line.record.key])
+    # In any order: features hold identifiers as sets.
+    assert replace(made, identifiers=sorted(made.identifiers)) == replace(
+        stored, profile_id=None, link=None, identifiers=sorted(stored.identifiers)
+    )
+    assert ("ip", "203.0.113.9", "weak", True, 7) in made.identifiers
 
 
 DECIDE = """mutation($a: String!, $b: String!, $d: String!) {
