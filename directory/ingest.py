@@ -133,7 +133,8 @@ class Batch:
             records,
             rows,
             prepare(rows),
-            [_resolution_row(r) for r in records],
+            # New records' rows: what resolution reads of them once written.
+            [arriving_row(r, {}).for_resolution() for r in records],
             [_evidence_row(r) for r in records],
         )
 
@@ -279,19 +280,6 @@ def _add(report: IngestReport, outcome: ResolutionOutcome) -> None:
     report.profiles_merged += outcome.profiles_merged
     report.profiles_split += outcome.profiles_split
     report.generic_marked += outcome.generic_marked
-
-
-def _resolution_row(record: Record) -> RecordRow:
-    linking = [i.key for i in record.identifiers if strength(i.type) in LINKING_STRENGTHS]
-    return RecordRow(
-        key=record.key,
-        source=record.source,
-        kind=record.kind,
-        name=record.name,
-        observed_at=utc_text_or_none(record.observed_at),
-        profile_id=None,
-        linking_keys=tuple(linking),
-    )
 
 
 def _unplaced(row: RecordRow) -> bool:
