@@ -155,20 +155,24 @@ def _reaching_review(
 ) -> list[tuple[str, str, float, float]]:
     """(new record, candidate, probability, weight) of the pairs in different
     profiles that reach the review threshold."""
-    new = {row.key: (row, features_of[row.key]) for row in fresh}
-    by_key = {row.key: (row, features_of[row.key]) for row in candidates}
-    scored = []
-    for key, others in found.items():
-        for other in others:
-            if key not in new or other not in by_key:
-                continue
-            (a, fa), (b, fb) = new[key], by_key[other]
-            if a.profile_id and a.profile_id == b.profile_id:
-                continue
-            explained = model.explain(fa, fb)
-            if explained.probability >= thresholds.review:
-                scored.append((key, other, explained.probability, explained.weight))
-    return scored
+    profile_of = {row.key: row.profile_id for row in [*fresh, *candidates]}
+    new = {row.key for row in fresh}
+    pairs = [
+        (key, other)
+        for key, others in found.items()
+        if key in new
+        for other in others
+        if other in profile_of and not (profile_of[key] and profile_of[key] == profile_of[other])
+    ]
+    feats = [features_of[key] for pair in pairs for key in pair]
+    # The weight alone (as `explain` totals it), given up once it cannot reach review.
+    scored = score_pairs(model, feats, [(i, i + 1) for i in range(0, len(feats), 2)],
+                         floor=thresholds.review)  # fmt: skip
+    return [
+        (*pairs[s.left // 2], s.probability, s.weight)
+        for s in scored
+        if s.probability >= thresholds.review
+    ]
 
 
 def name_queries(records: Sequence[Record]) -> dict[str, str]:
