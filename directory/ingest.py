@@ -21,6 +21,7 @@ from typing import Any
 
 from directory.priority import SOURCE_PRIORITY, rank_in, stored_order
 from directory.settings import Settings
+from graph.backend import Reads
 from graph.judgements import JUDGED
 from graph.model import LINKING_STRENGTHS, BatchStart, RecordRow, RecordState
 from graph.store import GraphWriter
@@ -189,11 +190,10 @@ def ingest_batch(
 ) -> None:
     """Upsert and resolve one batch, atomically with respect to other ingests."""
     keys = [record.key for record in batch.records]
-    with writer.lock(RESOLUTION_LOCK):
-        model = MODELS.current(writer) if settings.online_matching else None
-        # A record as it arrives: a batch of one, matched online.
-        arriving = model is not None and len(keys) == 1
-        start = _start(writer, batch.records, arriving=arriving)
+    model = MODELS.current(writer) if settings.online_matching else None
+    # A record as it arrives: a batch of one, matched online.
+    arriving = model is not None and len(keys) == 1
+    with writer.lock_reading(RESOLUTION_LOCK, _start(writer, batch.records, arriving)) as start:
         before = start.states
         rank = rank_in(stored_order(start.settings.get(SOURCE_PRIORITY), settings))
         judgements_exist = JUDGED in start.settings
@@ -252,10 +252,11 @@ def ingest_batch(
     report.updated += valid - (len(keys) - len(before))
 
 
-def _start(writer: GraphWriter, records: Sequence[Record], *, arriving: bool) -> BatchStart:
+def _start(writer: GraphWriter, records: Sequence[Record], arriving: bool) -> Reads[BatchStart]:
     """The settings (nothing an ingest does changes them: read once a batch) and
-    the records' stored state; for a record `arriving`, also its namesakes and
-    how shared its identifiers are: one round trip where there were two."""
+    the records' stored state, read as the lock is taken; for a record
+    `arriving`, also its namesakes and how shared its identifiers are: one
+    round trip where there were three."""
     return writer.batch_start(
         [SOURCE_PRIORITY, JUDGED],
         [record.key for record in records],

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from graph.errors import GraphError
 
@@ -35,6 +35,15 @@ class Statement:
     name: str
     cypher: str
     params: Params
+
+
+@dataclass(frozen=True)
+class Reads(Generic[T]):
+    """Read-only statements and what their rows make, for a caller that sends
+    them along with something else (`GraphWriter.lock_reading`)."""
+
+    statements: Sequence[Statement]
+    result: Callable[[list[list[Row]]], T]
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,16 @@ class GraphBackend(ABC):
             )
         )[0]
         return bool(rows)
+
+    def take_lock_and_read(
+        self, name: str, owner: str, lease_s: float, statements: Sequence[Statement]
+    ) -> list[list[Row]] | None:
+        """`take_lock`, then the read-only `statements` if it was taken (in one
+        round trip where the engine allows it); None while another owner holds
+        the lock (their rows, if read, are dropped)."""
+        if not self.take_lock(name, owner, lease_s):
+            return None
+        return self.read_many(*statements) if statements else []
 
     def release_lock(self, name: str, owner: str) -> None:
         """Write what this thread's deferred writes left, then release the lock

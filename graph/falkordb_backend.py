@@ -17,6 +17,8 @@ from graph.falkordb_wire import Command, Wire
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY = 1, 2, 3, 4, 5, 6
 _AS_IS = frozenset((_STRING, _INTEGER))  # the client hands these over decoded
 
+_READ = "GRAPH.RO_QUERY"
+
 FALKORDB_DIALECT = Dialect(
     engine="falkordb",
     fulltext_query="CALL db.idx.fulltext.queryNodes('{label}', {query}) YIELD node, score",
@@ -76,6 +78,17 @@ class FalkorDBBackend(GraphBackend):
 
         return self._timed("lock", take)
 
+    def take_lock_and_read(
+        self, name: str, owner: str, lease_s: float, statements: Sequence[Statement]
+    ) -> list[list[Row]] | None:
+        take = ("SET", self._lock_key(name), owner, "NX", "PX", int(lease_s * 1000))
+
+        def taken_and_read() -> list[list[Row]] | None:
+            taken, *replies = self._wire.exchange([take, *self._commands(statements, _READ)])
+            return None if _raised(taken) is None else [self._rows(r) for r in replies]
+
+        return self._timed("+".join(["lock", *(s.name for s in statements)]), taken_and_read)
+
     def release_lock(self, name: str, owner: str) -> None:
         # The deferred writes and the release go in one round trip: the release
         # runs even if a write fails, and the first error is raised after it.
@@ -116,8 +129,7 @@ class FalkorDBBackend(GraphBackend):
         format: the client's generic parser took a quarter of a lookup's graph
         time). The server runs them in order; if one fails, the others have
         still run, and the first error is raised."""
-        replies = self._wire.exchange(self._commands(writes, "GRAPH.QUERY")
-                                      + self._commands(reads, "GRAPH.RO_QUERY"))  # fmt: skip
+        replies = self._wire.exchange(self._commands(writes) + self._commands(reads, _READ))
         return [self._rows(reply) for reply in replies]
 
     def _commands(

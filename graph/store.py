@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from typing import Any
 
-from graph.backend import Row, Statement
+from graph.backend import Reads, Row, Statement, T
 from graph.errors import GraphError
 from graph.expertise import ExpertiseStore
 from graph.judgements import JudgementStore
@@ -75,15 +75,29 @@ class GraphWriter(JudgementStore, ExpertiseStore):
     def lock(self, name: str, *, lease_s: float = 120.0, wait_s: float = 300.0) -> Iterator[None]:
         """A lease lock kept by the graph's engine, so every process on the graph
         is serialised (a key beside the graph on FalkorDB, a node on Neo4j)."""
+        with self.lock_reading(name, Reads([], lambda _: None), lease_s=lease_s, wait_s=wait_s):
+            yield
+
+    @contextmanager
+    def lock_reading(
+        self, name: str, reads: Reads[T], *, lease_s: float = 120.0, wait_s: float = 300.0
+    ) -> Iterator[T]:
+        """`lock`, yielding what `reads` read as the lock was taken (in the same
+        round trip on FalkorDB). Writes inside wait for the next query (see
+        `deferring_writes`); what is left goes with the release."""
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + wait_s
-        while not self.backend.take_lock(name, owner, lease_s):
+        rows = self.backend.take_lock_and_read(name, owner, lease_s, reads.statements)
+        while rows is None:  # held: wait for it, then read once
             if time.monotonic() > deadline:
                 raise GraphError("lock", f"lock {name!r} still held after {wait_s:.0f} s")
             time.sleep(0.005)
+            rows = self.backend.take_lock_and_read(name, owner, lease_s, [])
+            if rows is not None and reads.statements:
+                rows = self.backend.read_many(*reads.statements)
         with self.backend.deferring_writes():
             try:
-                yield
+                yield reads.result(rows)
             finally:  # writes what is deferred (in the same round trip on FalkorDB)
                 self.backend.release_lock(name, owner)
 
@@ -99,20 +113,25 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         name_queries: Mapping[str, str] | None = None,
         limit: int = 0,
         identifier_keys: Sequence[str] = (),
-    ) -> BatchStart:
-        """In one round trip: the settings named; the stored state of the records
-        `keys`; with `name_queries` (record key -> full-text query), each record's
-        namesakes (see `rows_and_name_candidates`); and whether the identifiers
+    ) -> Reads[BatchStart]:
+        """What an ingest batch reads first (with its lock: `lock_reading`): the
+        settings named; the stored state of the records `keys`; with
+        `name_queries` (record key -> full-text query), each record's namesakes
+        (see `rows_and_name_candidates`); and whether the identifiers
         `identifier_keys` that are stored are generic, and how many people carry them."""
         statements = [settings_statement(settings), _record_state(keys)]
         if name_queries:
             statements.append(self._name_candidates(name_queries, limit))
         if identifier_keys:
             statements.append(_sharing(identifier_keys))
-        stored, state, *more = self.backend.read_many(*statements)
-        namesakes = _namesakes(more.pop(0)) if name_queries else None
-        sharing = {r["key"]: (bool(r["generic"]), r["people"]) for r in more[0]} if more else {}
-        return BatchStart(settings_from(stored), _record_states(state), namesakes, sharing)
+
+        def result(rows: list[list[Row]]) -> BatchStart:
+            stored, state, *more = rows
+            namesakes = _namesakes(more.pop(0)) if name_queries else None
+            sharing = {r["key"]: (bool(r["generic"]), r["people"]) for r in more[0]} if more else {}
+            return BatchStart(settings_from(stored), _record_states(state), namesakes, sharing)
+
+        return Reads(statements, result)
 
     def upsert_records(
         self,

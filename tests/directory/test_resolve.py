@@ -254,8 +254,10 @@ def test_an_arriving_record_is_matched_as_it_will_be_stored(
                                 {"type": "ip", "value": "192.0.2.1"}]}  # fmt: skip
     (line,) = iter_json_array_items([arriving], default_region=None)
     assert line.record is not None
-    start = falkor.batch_start([], [line.record.key], identifier_keys=[
-        i.key for i in line.record.identifiers])  # fmt: skip
+    reads = falkor.batch_start(
+        [], [line.record.key], identifier_keys=[i.key for i in line.record.identifiers]
+    )
+    start = reads.result(falkor.backend.read_many(*reads.statements))
     made = arriving_row(line.record, start.sharing)
     load(falkor, [arriving], settings)
     (stored,) = falkor.matching_rows([line.record.key])

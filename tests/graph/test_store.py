@@ -8,7 +8,7 @@ import time
 import pytest
 
 from directory.settings import Settings
-from graph.backend import Statement
+from graph.backend import Reads, Statement
 from graph.errors import GraphError
 from graph.schema import ensure_schema
 from graph.store import GraphWriter
@@ -102,6 +102,30 @@ def test_lock_is_exclusive(graph: GraphWriter) -> None:
     for thread in threads:
         thread.join()
     assert overlaps == 0
+
+
+def test_what_is_read_with_the_lock_is_read_once_it_is_held(graph: GraphWriter) -> None:
+    """A holder's writes are seen by the next holder's first read, even when that
+    read went out with a failed attempt to take the lock."""
+    counter = Reads([Statement("count", "MATCH (s:Setting {name: 'held'}) RETURN s.value AS v",
+                               {})], lambda rows: rows[0][0]["v"] if rows[0] else 0)  # fmt: skip
+    bump = Statement("bump", "MERGE (s:Setting {name: 'held'}) "
+                     "SET s.value = coalesce(s.value, 0) + 1", {})  # fmt: skip
+    seen: list[int] = []
+
+    def work() -> None:
+        for _ in range(4):
+            with graph.lock_reading("held", counter) as value:
+                seen.append(value)
+                time.sleep(0.01)
+                graph.backend.write_later(bump)  # written at the release
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seen) == list(range(12))
 
 
 def test_lock_lease_expires_and_its_owner_renews_it(graph: GraphWriter) -> None:
