@@ -15,7 +15,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -272,10 +272,11 @@ class Server:
         self.stop()
 
 
-def print_table(rows: list[tuple[str, str, str]]) -> None:
-    """Rows of (figure, value, target) as an aligned plain-text table."""
-    header = ("figure", "value", "target")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+def print_table(
+    rows: Sequence[tuple[str, ...]], header: tuple[str, ...] = ("figure", "value", "target")
+) -> None:
+    """Rows (by default of figure, value, target) as an aligned plain-text table."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
