@@ -101,7 +101,10 @@ def link_records(
         writer.add_match_edges([], review, model=model.version, now=utc_now())
         writer.refresh_review([edge.left for edge in review])
         return OnlineOutcome(0, len(review), None)
-    rows, whole = _with_profiles(writer, [*fresh, *candidates])
+    # Decisions look only at the groups of the pairs' two ends: the profiles
+    # of candidates that reached no pair are not read.
+    paired = {key for a, b, _, _ in scored for key in (a, b)}
+    rows, whole = _with_profiles(writer, [r for r in [*fresh, *candidates] if r.key in paired])
     index = {row.key: i for i, row in enumerate(rows)}
     feats = [known.get(row.key) or record_features(row) for row in rows]
     pairs = sorted({_ordered(index[a], index[b]) for a, b, _, _ in scored})
