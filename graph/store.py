@@ -346,21 +346,14 @@ class GraphWriter(JudgementStore, ExpertiseStore):
 
     def profile_matching_rows(self, profile_ids: Iterable[str], limit: int) -> list[MatchingRow]:
         """`matching_rows` of the first `limit` records (by key) of each profile."""
-        rows = self._read(
-            "profile_matching_rows",
-            "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) "
-            "WITH pid, r ORDER BY r.key WITH pid, collect(r)[..$limit] AS found "
-            "UNWIND found AS r " + _MATCHING_BODY.format(extra=""),
-            ids=list(profile_ids),
-            limit=limit,
-        )
-        return [_matching_row(r) for r in rows]
+        return self.profiles_to_match(profile_ids, limit)[0]
 
     def profiles_to_match(
         self, profile_ids: Iterable[str], limit: int
     ) -> tuple[list[MatchingRow], dict[str, list[RecordRow]]]:
-        """`profile_matching_rows`, and `profiles_for_resolution` of the profiles
-        that have no more than `limit` records (read whole, then): one query."""
+        """`matching_rows` of the first `limit` records (by key) of each profile,
+        and `profiles_for_resolution` of the profiles that have no more than
+        `limit` records (read whole, then): one query."""
         rows = self._read(
             "profiles_to_match",
             "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) "
