@@ -37,14 +37,16 @@ RECORDS_CHANGED_AT = "records_changed_at"  # set by every upsert
 # is a no-op until then). Part of the write, not a statement of its own.
 _MARK_CHANGED = "WITH count(*) AS n MERGE (s:Setting {name: $changed}) SET s.value = $now"
 _EDGE_CHUNK = 5000
-# What the match model reads of a record `r` (and its profile and link).
-_MATCHING_BODY = (
-    "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
+# What the match model reads of a record `r` in profile `p` by link `l`.
+_MATCHING_OF_MEMBER = (
+    "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
     "RETURN {extra}r.key AS key, r.source AS source, r.kind AS kind, r.name AS name, "
     "r.observed_at AS observed_at, r.attributes AS attributes, p.id AS profile_id, "
     "l.rule AS rule, l.via AS via, l.via_record AS via_record, "
     "collect([i.type, i.value, i.strength, i.generic, i.people]) AS identifiers ORDER BY key"
 )
+# The same of a record `r`, its profile found here.
+_MATCHING_BODY = "OPTIONAL MATCH (r)-[l:IN]->(p:Profile) " + _MATCHING_OF_MEMBER
 # What resolution reads of a record `r` in profile `p` by link `l`.
 _RESOLUTION_BODY = (
     "OPTIONAL MATCH (r)-[:HAS]->(i:Identifier) "
@@ -356,12 +358,18 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         `limit` records (read whole, then): one query."""
         rows = self._read(
             "profiles_to_match",
-            "UNWIND $ids AS pid MATCH (:Profile {id: pid})<-[:IN]-(r:Record) "
-            "WITH pid, r ORDER BY r.key WITH pid, collect(r) AS members "
-            "WITH pid, size(members) AS total, members[..$limit] AS found UNWIND found AS r "
-            "WITH pid, total, r, [(r)-[:MATCHED]-(o:Record) | o.key] AS matched, "
+            "UNWIND $ids AS pid MATCH (p:Profile {id: pid})<-[l:IN]-(r:Record) "
+            "WITH p, l, r ORDER BY r.key WITH p, collect([l, r]) AS members "
+            "WITH p, size(members) AS total, members[..$limit] AS found UNWIND found AS m "
+            "WITH p, total, m[0] AS l, m[1] AS r "
+            # Outgoing links only (one traversal, not two): a profile read whole
+            # lists each link between its records at the link's start, which is
+            # all resolution needs (`resolvers.deterministic` pairs them both ways).
+            "WITH p, l, total, r, [(r)-[:MATCHED]->(o:Record) | o.key] AS matched, "
             "[(r)-[:LEASED]->(a:Identifier) | a.key] AS leased "
-            + _MATCHING_BODY.format(extra="total AS total, matched AS matched, leased AS leased, "),
+            + _MATCHING_OF_MEMBER.format(
+                extra="total AS total, matched AS matched, leased AS leased, "
+            ),
             ids=list(profile_ids),
             limit=limit,
         )

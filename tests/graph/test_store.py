@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
 from directory.settings import Settings
 from graph.backend import Reads, Statement
 from graph.errors import GraphError
+from graph.model import MatchEdge, RecordRow
 from graph.schema import ensure_schema
 from graph.store import GraphWriter
 from tests.helpers import load, profile_of, rec
@@ -55,6 +57,42 @@ def test_shared_identifier_links_transitively(graph: GraphWriter, settings: Sett
     assert links[0] == ("seed", None)  # one record starts the profile, the others link to it
     assert {rule for rule, _ in links[1:]} == {"shared-identifier"}
     assert {via for _, via in links[1:]} <= {"email:ana@example.com", "phone:+34612345678"}
+
+
+def test_a_profile_read_whole_gives_resolution_what_it_reads(
+    graph: GraphWriter, settings: Settings
+) -> None:
+    """The online path reads candidate profiles whole with `profiles_to_match`
+    instead of `profiles_for_resolution`: the same records, ids and links
+    (each probabilistic link listed at one end at least)."""
+    load(
+        graph,
+        [
+            rec("crm", "1", "Ana Pérez", email="ana@example.com"),
+            rec("helpdesk", "7", "Ana", email="ana@example.com"),
+            rec("web", "3", None, email="ana@example.com", account="A-1"),
+        ],
+        settings,
+    )
+    ana = profile_of(graph, "crm", "1")
+    # Links that point into the first record and out of it.
+    edges = [MatchEdge("helpdesk/7", "crm/1", 9.0, 0.998, "test"),
+             MatchEdge("crm/1", "web/3", 9.0, 0.998, "test")]  # fmt: skip
+    graph.add_match_edges(edges, [], model="m", now="2026-01-01T00:00:00Z")
+    whole = graph.profiles_to_match([ana], 50)[1][ana]
+    read = graph.profiles_for_resolution([ana])
+
+    def links(rows: list[RecordRow]) -> set[frozenset[str]]:
+        return {frozenset((row.key, other)) for row in rows for other in row.matched}
+
+    def plain(rows: list[RecordRow]) -> list[RecordRow]:  # ids in any order
+        return sorted((replace(row, matched=(), linking_keys=tuple(sorted(row.linking_keys)))
+                       for row in rows), key=lambda row: row.key)  # fmt: skip
+
+    assert links(whole) == links(read) == {frozenset(("crm/1", "helpdesk/7")),
+                                           frozenset(("crm/1", "web/3"))}  # fmt: skip
+    assert plain(whole) == plain(read)
+    assert graph.profiles_to_match([ana], 2)[1] == {}  # more records than asked: not whole
 
 
 def test_merge_keeps_the_larger_profile_id_and_redirects(
