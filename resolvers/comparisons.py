@@ -116,7 +116,7 @@ def _given_jw(threshold: float) -> Test:
 
     def test(a: Features, b: Features) -> bool:
         x, y = given_pair(a, b)
-        return _once("jw", _jw, x, y) >= threshold and (x == y or not gendered_pair(x, y))
+        return _once("jw", _jw, x, y) >= threshold and not gendered_pair(x, y)
 
     return test
 

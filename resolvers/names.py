@@ -92,7 +92,9 @@ def _words_match(a: str, b: str) -> bool:
 
 def gendered_pair(a: str, b: str) -> bool:
     """Agustín/Agustina, Francisco/Francisca, Daniel/Danielle: one letter apart,
-    and two people (often of one family), not a typo."""
+    and two people (often of one family), not a typo. One name is no pair."""
+    if a == b:
+        return False
     short, long = sorted((a, b), key=len)
     if long in (short + "a", short + "e", short + "le", short + "ne"):
         return True

@@ -19,6 +19,7 @@ from resolvers.pairwork import PairWork
 from resolvers.probabilistic import (
     Groups,
     Thresholds,
+    conflicts,
     decide,
     groups_conflict,
     judged_apart_index,
@@ -275,6 +276,17 @@ def test_one_conflicting_fact_raises_the_bar_and_two_block() -> None:
     assert thresholds.required(1) == pytest.approx(0.99999)
     assert thresholds.required(2) > 1
     assert Thresholds(match=0.999, blocking_conflicts=3).required(2) < 1
+
+
+def test_the_same_given_name_is_never_a_gendered_pair() -> None:
+    """Olivia and Olivia are one name, whatever the family names say (the
+    Agustín/Agustina rule once flagged identical names ending in "a")."""
+    olivia = feat("Olivia Frogley", "a", birth_date="1964-03-09")
+    typed = feat("Olivia Frogleie", "b", birth_date="1964-03-09")
+    assert conflicts(olivia, typed) == []
+    assert conflicts(feat("Agustín Acosta", "c"), feat("Agustina Acost", "d")) == [
+        "different given names"
+    ]
 
 
 def test_the_same_personal_id_offsets_one_conflict_but_a_shared_account_does_not() -> None:
