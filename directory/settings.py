@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         lt=1.0,
         description="match probability at or above which records link automatically",
     )
+    evidence_match_threshold: float = Field(
+        default=0.99,
+        gt=0.0,
+        lt=1.0,
+        description="the same for records that also agree on a birth date, personal id, "
+        "address, email or phone (names alone need the match threshold)",
+    )
     review_threshold: float = Field(
         default=0.9,
         gt=0.0,
@@ -91,6 +98,9 @@ class Settings(BaseSettings):
         return Thresholds(
             match=self.match_threshold, review=self.review_threshold,
             blocking_conflicts=self.blocking_conflicts,
+            # kept between the other two, which a deployment may have moved
+            evidence_match=min(max(self.evidence_match_threshold, self.review_threshold),
+                               self.match_threshold),
         )  # fmt: skip
 
     @property

@@ -95,7 +95,7 @@ def link_records(
         scored = [s for s in scored if frozenset(s[:2]) not in judged]
     if not scored:
         return OnlineOutcome(0, 0, None)
-    if all(probability < thresholds.match for _, _, probability, _ in scored):
+    if not any(thresholds.may_link(p, known[a], known[b]) for a, b, p, _ in scored):
         # Nothing can link: review candidates, without reading whole profiles.
         review = [MatchEdge(a, b, w, p, BETWEEN_THRESHOLDS) for a, b, p, w in scored]
         writer.add_match_edges([], review, model=model.version, now=utc_now())

@@ -2,7 +2,9 @@
 
 A scored pair above the match threshold links two groups of records (profiles
 as the deterministic rules and earlier decisions made them) only when the
-groups are compatible as wholes. Conflicting facts between two of their records
+groups are compatible as wholes. The threshold is lower for a pair that agrees
+on more than names (a birth date, personal id, address, email or phone): names
+alone are what namesakes share. Conflicting facts between two of their records
 are clearly different birth dates, clearly different personal ids of one type,
 and given names that show two people. One such fact (on the worst pair of
 records across the groups) asks for odds a hundred times higher before the
@@ -45,11 +47,14 @@ _CLOSE_GIVEN = (0, 1, 2)
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Match probabilities: link at or above `match`, review from `review`."""
+    """Match probabilities: link at or above `match`, or at or above
+    `evidence_match` when the pair agrees on more than names (`beyond_names`);
+    review from `review`."""
 
     match: float = 0.999
     review: float = 0.9
     blocking_conflicts: int = 2  # this many conflicting facts never link automatically
+    evidence_match: float = 0.99
 
     def required(self, conflicts: int) -> float:
         """The probability a link needs despite `conflicts` conflicting facts:
@@ -59,9 +64,15 @@ class Thresholds:
             return 2.0
         return 1.0 - (1.0 - self.match) / 100.0**conflicts
 
+    def may_link(self, probability: float, a: Features, b: Features) -> bool:
+        """Whether a pair's probability reaches its bar (before conflicts)."""
+        if probability >= self.match:
+            return True
+        return probability >= self.evidence_match and beyond_names(a, b)
+
     def __post_init__(self) -> None:
-        if not 0.0 < self.review <= self.match < 1.0:
-            raise ValueError("thresholds need 0 < review <= match < 1")
+        if not 0.0 < self.review <= self.evidence_match <= self.match < 1.0:
+            raise ValueError("thresholds need 0 < review <= evidence match <= match < 1")
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,40 @@ class Decisions:
     links: list[ScoredPair]
     review: list[tuple[ScoredPair, str]]
     refused: int
+
+
+def _levels(name: str, *labels: str) -> tuple[int, frozenset[int]]:
+    index = next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+    return index, frozenset(COMPARISONS[index].labels.index(label) for label in labels)
+
+
+# What a namesake would not share: agreeing on one of these is evidence beyond
+# the name.
+_BEYOND_NAMES = (
+    _levels("birth_date", "exact", "one_typo", "day_month_swapped"),
+    _levels("personal_id", "exact", "one_typo"),
+    _levels("address", "exact", "jaro_winkler>=0.90"),
+    _levels("email", "exact"),
+    _levels("phone", "exact", "same_last_8_digits"),
+)
+
+
+def beyond_names(a: Features, b: Features) -> bool:
+    """Whether two records agree on a birth date, personal id, address, email or
+    phone (not a generic one: a family's email says nothing of which member).
+    Names are the evidence the model over-counts (given name, family name and
+    handles or email local parts made of them agree together) and the one that
+    namesakes share: a link on names alone needs the higher match threshold."""
+    for index, agreeing in _BEYOND_NAMES:
+        comparison = COMPARISONS[index]
+        level = comparison.level(a, b)
+        if level not in agreeing:
+            continue
+        if level != 0 or comparison.agreed is None:
+            return True
+        if any(k not in a.shared_by and k not in b.shared_by for k in comparison.agreed(a, b)):
+            return True
+    return False
 
 
 def conflicts(a: Features, b: Features) -> list[str]:
@@ -201,13 +246,13 @@ def decide(
             continue
         if _judged_apart(found.members[a], found.members[b], apart):
             continue
-        if pair.probability < thresholds.match:
+        if not thresholds.may_link(pair.probability, records[pair.left], records[pair.right]):
             review.append((pair, BETWEEN_THRESHOLDS))
             continue
         count, reason = groups_conflict(
             [records[i] for i in found.members[a]], [records[i] for i in found.members[b]]
         )
-        if pair.probability < thresholds.required(count):
+        if count and pair.probability < thresholds.required(count):
             refused += 1
             review.append((pair, f"not linked: {reason}"))
             continue

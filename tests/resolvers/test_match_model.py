@@ -18,7 +18,9 @@ from resolvers.match_model import MatchModel, ModelMismatchError, current_labels
 from resolvers.pairwork import PairWork
 from resolvers.probabilistic import (
     Groups,
+    ScoredPair,
     Thresholds,
+    beyond_names,
     conflicts,
     decide,
     groups_conflict,
@@ -276,6 +278,39 @@ def test_one_conflicting_fact_raises_the_bar_and_two_block() -> None:
     assert thresholds.required(1) == pytest.approx(0.99999)
     assert thresholds.required(2) > 1
     assert Thresholds(match=0.999, blocking_conflicts=3).required(2) < 1
+
+
+def test_names_alone_need_the_higher_threshold() -> None:
+    """At p = 0.995 a pair links only if it agrees on more than names: the
+    Facebook page "Sylvie Martin" in Lyon may be any Sylvie Martin there."""
+    crm = feat("Sylvie Martin", "a", city="Lyon", birth_date="1971-05-02",
+               email="sylvie.martin@free.fr")  # fmt: skip
+    page = feat("Sylvie Martin", "b", city="Lyon")
+    same_day = feat("Sylvie Martin", "c", city="Lyon", birth_date="1971-05-02")
+    thresholds = Thresholds(match=0.999, evidence_match=0.99)
+    assert not thresholds.may_link(0.995, crm, page)
+    assert thresholds.may_link(0.9995, crm, page)
+    assert thresholds.may_link(0.995, crm, same_day)
+    assert not thresholds.may_link(0.985, crm, same_day)
+    # A family's email (shared by three people) is not evidence of which member.
+    family = {"email:sylvie.martin@free.fr": 3}
+    mailer = feat("Sylvie Martin", "d", email="sylvie.martin@free.fr")
+    assert beyond_names(crm, mailer)
+    assert not beyond_names(generic(crm, family), generic(mailer, family))
+    with pytest.raises(ValueError, match="evidence match"):
+        Thresholds(match=0.99, evidence_match=0.995)
+
+
+def test_decisions_use_the_bar_each_pair_reaches() -> None:
+    crm = feat("Sylvie Martin", "a", city="Lyon", birth_date="1971-05-02")
+    page = feat("Sylvie Martin", "b", city="Lyon")
+    same_day = feat("Sylvie Martin", "c", city="Lyon", birth_date="1971-05-02")
+    scored = [ScoredPair(0, 1, 7.6, 0.995), ScoredPair(0, 2, 7.6, 0.995)]
+    decided = decide([crm, page, same_day], [0, 1, 2], scored, Thresholds())
+    assert [(p.left, p.right) for p in decided.links] == [(0, 2)]
+    assert [(p.left, p.right, why) for p, why in decided.review] == [
+        (0, 1, "between the thresholds")
+    ]
 
 
 def test_the_same_given_name_is_never_a_gendered_pair() -> None:
