@@ -372,6 +372,11 @@ COMPARISONS: tuple[Comparison, ...] = (
 )
 
 
+def comparison_index(name: str) -> int:
+    """The position of the comparison called `name` in `COMPARISONS`."""
+    return next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+
+
 def comparison_vector(a: Features, b: Features) -> tuple[int | None, ...]:
     """Each comparison's level for a pair (None: null)."""
     return tuple(c.level(a, b) for c in COMPARISONS)

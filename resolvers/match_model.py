@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from resolvers.blocking import Pairs
-from resolvers.comparisons import COMPARISONS, comparison_vector
+from resolvers.comparisons import COMPARISONS, comparison_index, comparison_vector
 from resolvers.features import Features
 from resolvers.model import utc_now
 
@@ -39,7 +39,7 @@ _TF_KEEP_MIN = 2  # values seen once take the default frequency (keeps the model
 # The order `weight_from` compares in: cheap comparisons that most candidate
 # pairs disagree on first, the costly name and handle comparisons last.
 _CHEAP_FIRST = tuple(
-    next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+    comparison_index(name)
     for name in ("birth_date", "personal_id", "postcode", "city", "street_number", "email",
                  "phone", "ip", "family_name", "given_name", "address", "handle")
 )  # fmt: skip

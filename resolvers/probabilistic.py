@@ -28,7 +28,7 @@ from itertools import islice
 
 from rapidfuzz.distance import OSA
 
-from resolvers.comparisons import COMPARISONS, given_pair
+from resolvers.comparisons import COMPARISONS, comparison_index, given_pair
 from resolvers.features import Features
 from resolvers.match_model import MatchModel, probability
 from resolvers.names import gendered_pair, may_be_same_person
@@ -37,8 +37,8 @@ from resolvers.names import gendered_pair, may_be_same_person
 # on a sample of its records, its oldest first).
 _CHECKED_PER_GROUP = 40
 BETWEEN_THRESHOLDS = "between the thresholds"  # the reason of a plain review candidate
-_BIRTH_DATE = next(i for i, c in enumerate(COMPARISONS) if c.name == "birth_date")
-_GIVEN_NAME = next(i for i, c in enumerate(COMPARISONS) if c.name == "given_name")
+_BIRTH_DATE = comparison_index("birth_date")
+_GIVEN_NAME = comparison_index("given_name")
 # Ids of one person only (unlike accounts, which households share).
 PERSONAL_ID_TYPES = ("national_id", "employee_id")
 # Levels of the given-name comparison that a typo reaches: exact, nickname, JW >= 0.92.
@@ -94,7 +94,7 @@ class Decisions:
 
 
 def _levels(name: str, *labels: str) -> tuple[int, frozenset[int]]:
-    index = next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+    index = comparison_index(name)
     return index, frozenset(COMPARISONS[index].labels.index(label) for label in labels)
 
 
