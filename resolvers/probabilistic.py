@@ -4,10 +4,12 @@ A scored pair above the match threshold links two groups of records (profiles
 as the deterministic rules and earlier decisions made them) only when the
 groups are compatible as wholes. The threshold is lower for a pair that agrees
 on more than names (a birth date, personal id, address, email or phone): names
-alone are what namesakes share. Conflicting facts between two of their records
-are clearly different birth dates, clearly different personal ids of one type,
-and given names that show two people. One such fact (on the worst pair of
-records across the groups) asks for odds a hundred times higher before the
+alone are what namesakes share. Conflicting facts between the groups are
+clearly different birth dates, clearly different ids of one type, and given
+names that show two people, each counted when both groups state it and no
+record of one agrees with any record of the other on it (the profile's best
+evidence: a variant an earlier link accepted is not held against every later
+record). One such fact asks for odds a hundred times higher before the
 link is made: keyed data is full of one mistyped date or id (Febrl's duplicates
 are). Two are the mark of two people (a parent and child sharing an address
 and a family email): the link is never made automatically, whatever the
@@ -129,19 +131,37 @@ def beyond_names(a: Features, b: Features) -> bool:
 
 def conflicts(a: Features, b: Features) -> list[str]:
     """The facts that say two records are two people (empty: none)."""
-    found = []
-    if a.birth_date and b.birth_date and a.birth_date != b.birth_date:
+    return _conflicting(f for f, agree in stated_facts(a, b).items() if not agree)
+
+
+def stated_facts(a: Features, b: Features) -> dict[str, bool]:
+    """Each fact both records state, and whether theirs may be one person's: the
+    birth date (a typo or swapped day and month agree), each type of id (within
+    two edits), the given name."""
+    found = {}
+    if a.birth_date and b.birth_date:
         level = COMPARISONS[_BIRTH_DATE].level(a, b)
-        if level is None or COMPARISONS[_BIRTH_DATE].labels[level] == "different":
-            found.append("different birth dates")
-    for type_a, x in sorted(a.ids):
-        same_type = [y for type_b, y in b.ids if type_b == type_a]
-        if same_type and all(OSA.distance(x, y) > 2 for y in same_type):
-            found.append(f"different {type_a}")
-            break
-    if a.given and b.given and not _names_compatible(a, b):
-        found.append("different given names")
+        found[_BIRTH] = a.birth_date == b.birth_date or (
+            level is not None and COMPARISONS[_BIRTH_DATE].labels[level] != "different"
+        )
+    for type_ in sorted({t for t, _ in a.ids} & {t for t, _ in b.ids}):
+        mine = [x for t, x in a.ids if t == type_]
+        found[type_] = any(OSA.distance(x, y) <= 2 for t, y in b.ids if t == type_ for x in mine)
+    if a.given and b.given:
+        found[_GIVEN] = _names_compatible(a, b)
     return found
+
+
+_BIRTH, _GIVEN = "birth dates", "given names"
+
+
+def _conflicting(facts: Iterable[str]) -> list[str]:
+    """The conflicts that differing facts make, in a fixed order: one for the
+    birth date, one for the ids (of the first type that differs), one for the
+    given name."""
+    differ = set(facts)
+    ids = sorted(differ - {_BIRTH, _GIVEN})
+    return [f"different {fact}" for fact in (_BIRTH, *ids[:1], _GIVEN) if fact in differ]
 
 
 def _names_compatible(a: Features, b: Features) -> bool:
@@ -160,15 +180,18 @@ def _full_name(f: Features) -> str:
 
 
 def groups_conflict(left: Sequence[Features], right: Sequence[Features]) -> tuple[int, str | None]:
-    """The most conflicting facts between any record of one group and any of the
-    other: how many, and what they are. A personal id both groups carry counts
-    one conflict fewer (see `shared_personal_id`)."""
-    worst: list[str] = []
+    """The conflicting facts between two groups: each fact that records on both
+    sides state and no two of them (one per side) agree on; how many, and what
+    they are. A group holding one record that agrees is evidence enough (the
+    profile's best evidence, as the match is scored): a variant its earlier links
+    accepted does not count against every later record. A personal id both groups
+    carry counts one conflict fewer (see `shared_personal_id`)."""
+    stated: dict[str, bool] = {}
     for a in islice(left, _CHECKED_PER_GROUP):
         for b in islice(right, _CHECKED_PER_GROUP):
-            found = conflicts(a, b)
-            if len(found) > len(worst):
-                worst = found
+            for fact, agree in stated_facts(a, b).items():
+                stated[fact] = stated.get(fact, False) or agree
+    worst = _conflicting(fact for fact, agree in stated.items() if not agree)
     if not worst:
         return 0, None
     reason = ", ".join(worst)

@@ -344,6 +344,42 @@ def test_the_same_personal_id_offsets_one_conflict_but_a_shared_account_does_not
     assert groups_conflict([original], [replace(original, key="e")]) == (0, None)
 
 
+def test_a_group_is_judged_on_its_best_evidence_fact_by_fact() -> None:
+    """A profile that already holds a variant (a keyed given name, kept by the
+    shared national id) is not held to it: a record agreeing with another of
+    its records on the given name conflicts on the id alone. Twins (another
+    given name and another id, the same birth date and address) still conflict
+    twice."""
+    home = {"birth_date": "1997-04-30", "address": "14 wilshire street"}
+    erin = feat("Erin Maynard", "a", national_id="7429462", **home)
+    keyed = feat("Hayley Maynard", "b", national_id="7429462", **home)
+    retyped = feat("Erin Maynard", "c", national_id="1815999", **home)
+    assert groups_conflict([erin, keyed], [retyped]) == (1, "different national_id")
+    twin = feat("Liam Maynard", "d", national_id="2705026", **home)
+    assert groups_conflict([erin, keyed], [twin]) == (
+        2,
+        "different national_id, different given names",
+    )
+    scored = [ScoredPair(0, 2, 30.0, 1 - 2**-30), ScoredPair(0, 3, 30.0, 1 - 2**-30)]
+    decided = decide([erin, keyed, retyped, twin], [0, 0, 1, 2], scored, Thresholds())
+    assert [(p.left, p.right) for p in decided.links] == [(0, 2)]
+    assert [why for _, why in decided.review] == [
+        "not linked: different national_id, different given names"
+    ]
+
+
+def test_facts_stated_by_different_records_of_a_group_add_up() -> None:
+    """One record of the group gives the birth date, another the given name: the
+    other group differs on both, so two conflicts, as one record with both."""
+    dated = feat("", "a", birth_date="1960-07-31", city="Lyon")
+    named = feat("Matthew Sincovich", "b", city="Lyon")
+    other = feat("Kynan Sincovich", "c", birth_date="1987-09-22", city="Lyon")
+    assert groups_conflict([dated, named], [other]) == (
+        2,
+        "different birth dates, different given names",
+    )
+
+
 def test_comparing_on_every_core_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     records, _ = population(people=60)
     feats = [_features(r) for r in records]
