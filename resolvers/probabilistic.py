@@ -6,12 +6,12 @@ groups are compatible as wholes. The threshold is lower for a pair that agrees
 on more than names (a birth date, personal id, address, email or phone): names
 alone are what namesakes share. Conflicting facts between the groups are
 clearly different birth dates, clearly different ids of one type, and given
-names that show two people, each counted when both groups state it and no
-record of one agrees with any record of the other on it (the profile's best
-evidence: a variant an earlier link accepted is not held against every later
-record). One such fact asks for odds a hundred times higher before the
-link is made: keyed data is full of one mistyped date or id (Febrl's duplicates
-are). Two are the mark of two people (a parent and child sharing an address
+names that show two people, each counted when two records (one per group)
+differ on it and no two agree on it (the profile's best evidence: a variant an
+earlier link accepted is not held against every later record; see
+`stated_facts` for what agrees). One such fact asks for odds a hundred times
+higher before the link is made: keyed data is full of one mistyped date or id
+(Febrl's duplicates are). Two are the mark of two people (a parent and child sharing an address
 and a family email): the link is never made automatically, whatever the
 other evidence. The same personal id (national or employee id, which
 households do not share) on both groups outweighs one of them. A
@@ -135,9 +135,11 @@ def conflicts(a: Features, b: Features) -> list[str]:
 
 
 def stated_facts(a: Features, b: Features) -> dict[str, bool]:
-    """Each fact both records state, and whether theirs may be one person's: the
-    birth date (a typo or swapped day and month agree), each type of id (within
-    two edits), the given name."""
+    """The facts two records differ on (False) or agree on (True): the birth
+    date (a typo or swapped day and month agree), each type of id (within two
+    edits), the given name. Given names that may be one person's agree only
+    when both records give a full given name and a family name: "Egan" and
+    "E. Ferris" do not differ, but neither do they show one person."""
     found = {}
     if a.birth_date and b.birth_date:
         level = COMPARISONS[_BIRTH_DATE].level(a, b)
@@ -148,8 +150,15 @@ def stated_facts(a: Features, b: Features) -> dict[str, bool]:
         mine = [x for t, x in a.ids if t == type_]
         found[type_] = any(OSA.distance(x, y) <= 2 for t, y in b.ids if t == type_ for x in mine)
     if a.given and b.given:
-        found[_GIVEN] = _names_compatible(a, b)
+        if not _names_compatible(a, b):
+            found[_GIVEN] = False
+        elif _full(a) and _full(b) and may_be_same_person(_full_name(a), _full_name(b)):
+            found[_GIVEN] = True
     return found
+
+
+def _full(f: Features) -> bool:
+    return bool(f.given and len(f.given) > 1 and f.family)
 
 
 _BIRTH, _GIVEN = "birth dates", "given names"
@@ -180,18 +189,18 @@ def _full_name(f: Features) -> str:
 
 
 def groups_conflict(left: Sequence[Features], right: Sequence[Features]) -> tuple[int, str | None]:
-    """The conflicting facts between two groups: each fact that records on both
-    sides state and no two of them (one per side) agree on; how many, and what
-    they are. A group holding one record that agrees is evidence enough (the
-    profile's best evidence, as the match is scored): a variant its earlier links
-    accepted does not count against every later record. A personal id both groups
-    carry counts one conflict fewer (see `shared_personal_id`)."""
-    stated: dict[str, bool] = {}
+    """The conflicting facts between two groups: each fact that two records (one
+    per side) differ on and no two agree on; how many, and what they are. A
+    group holding one record that agrees is evidence enough (the profile's best
+    evidence, as the match is scored): a variant its earlier links accepted does
+    not count against every later record. A personal id both groups carry counts
+    one conflict fewer (see `shared_personal_id`)."""
+    agreed: dict[str, bool] = {}
     for a in islice(left, _CHECKED_PER_GROUP):
         for b in islice(right, _CHECKED_PER_GROUP):
             for fact, agree in stated_facts(a, b).items():
-                stated[fact] = stated.get(fact, False) or agree
-    worst = _conflicting(fact for fact, agree in stated.items() if not agree)
+                agreed[fact] = agreed.get(fact, False) or agree
+    worst = _conflicting(fact for fact, agree in agreed.items() if not agree)
     if not worst:
         return 0, None
     reason = ", ".join(worst)

@@ -368,6 +368,32 @@ def test_a_group_is_judged_on_its_best_evidence_fact_by_fact() -> None:
     ]
 
 
+def test_only_full_names_show_a_group_agrees_on_the_given_name() -> None:
+    """A one-word name or an initial differs from few names, but agrees with
+    none: it does not cancel the given names that do differ (two false merges
+    of the 1M set: "Egan" beside "E. Ferris", "White" beside "Whyte Kieren")."""
+    day = {"birth_date": "1965-09-22"}
+    egan = feat("Egan", "a", national_id="2081860", **day)
+    ferris = [
+        feat("Edward Ferris", "b", national_id="7746315", **day),
+        feat("E Ferris", "c", national_id="7746315", **day),
+    ]
+    assert conflicts(egan, ferris[1]) == ["different national_id"]
+    assert groups_conflict([egan], ferris) == (
+        2,
+        "different national_id, different given names",
+    )
+    kieren = [
+        feat("Kieren White", "d", national_id="3967675", **day),
+        feat("Whyte Kieren", "e", national_id="3967675", **day),
+    ]
+    dimitri = [
+        feat("Dimitri White", "f", national_id="9835445", **day),
+        feat("White", "g", national_id="9385445", **day),
+    ]
+    assert groups_conflict(kieren, dimitri)[0] == 2
+
+
 def test_facts_stated_by_different_records_of_a_group_add_up() -> None:
     """One record of the group gives the birth date, another the given name: the
     other group differs on both, so two conflicts, as one record with both."""
