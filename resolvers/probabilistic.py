@@ -11,9 +11,9 @@ differ on it and no two agree on it (the profile's best evidence: a variant an
 earlier link accepted is not held against every later record; see
 `stated_facts` for what agrees). One such fact asks for odds a hundred times
 higher before the link is made: keyed data is full of one mistyped date or id
-(Febrl's duplicates are). Two are the mark of two people (a parent and child sharing an address
-and a family email): the link is never made automatically, whatever the
-other evidence. The same personal id (national or employee id, which
+(Febrl's duplicates are). Two are the mark of two people (a parent and child
+sharing an address and a family email): the link is never made automatically,
+whatever the other evidence. The same personal id (national or employee id, which
 households do not share) on both groups outweighs one of them. A
 refused link, and every pair between the two thresholds, becomes a review
 candidate for the stewards. Links are taken best
@@ -150,15 +150,10 @@ def stated_facts(a: Features, b: Features) -> dict[str, bool]:
         mine = [x for t, x in a.ids if t == type_]
         found[type_] = any(OSA.distance(x, y) <= 2 for t, y in b.ids if t == type_ for x in mine)
     if a.given and b.given:
-        if not _names_compatible(a, b):
-            found[_GIVEN] = False
-        elif _full(a) and _full(b) and may_be_same_person(_full_name(a), _full_name(b)):
-            found[_GIVEN] = True
+        given = _given_names(a, b)
+        if given is not None:
+            found[_GIVEN] = given
     return found
-
-
-def _full(f: Features) -> bool:
-    return bool(f.given and len(f.given) > 1 and f.family)
 
 
 _BIRTH, _GIVEN = "birth dates", "given names"
@@ -173,15 +168,24 @@ def _conflicting(facts: Iterable[str]) -> list[str]:
     return [f"different {fact}" for fact in (_BIRTH, *ids[:1], _GIVEN) if fact in differ]
 
 
-def _names_compatible(a: Features, b: Features) -> bool:
-    """Given names that may be one person's: the lenient person-name rule
-    (nicknames, initials, one typo, handles; Agustín and Agustina differ), or
+def _given_names(a: Features, b: Features) -> bool | None:
+    """False for given names that show two people; True for two full names that
+    may be one person's; None for names that may be one person's without
+    showing it (a one-word name, an initial, a close given name with another
+    family name). Names may be one person's by the lenient person-name rule
+    (nicknames, initials, one typo, handles; Agustín and Agustina differ), or by
     the model's close given-name levels (typos, swapped order) unless the two
-    are a gendered pair."""
+    are a gendered pair; the name comparison runs once for both questions."""
     if may_be_same_person(_full_name(a), _full_name(b)):
-        return True
+        return True if _full(a) and _full(b) else None
     x, y = given_pair(a, b)
-    return COMPARISONS[_GIVEN_NAME].level(a, b) in _CLOSE_GIVEN and not gendered_pair(x, y)
+    if COMPARISONS[_GIVEN_NAME].level(a, b) in _CLOSE_GIVEN and not gendered_pair(x, y):
+        return None
+    return False
+
+
+def _full(f: Features) -> bool:
+    return bool(f.given and len(f.given) > 1 and f.family)
 
 
 def _full_name(f: Features) -> str:
