@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -29,7 +30,7 @@ from directory.priority import source_rank
 from directory.settings import Settings, get_settings
 from graph.errors import GraphConfigurationError, GraphUnavailableError
 from graph.store import GraphWriter
-from resolvers.batch import BatchReport, resolve_all
+from resolvers.batch import BatchReport, resolve_all, without_cycle_collection
 from resolvers.parallel import iter_jsonl_parallel
 from resolvers.records import ParsedLine, iter_csv
 
@@ -120,17 +121,24 @@ def ingest(files: tuple[str, ...], fmt: str) -> None:
     """
     settings = get_settings()
     report = IngestReport()
-    with graph_session(settings) as writer, _progress() as progress:
+    with graph_session(settings) as writer, _progress() as progress, without_cycle_collection():
         for name in files:
             total = None if name == "-" else _count_records(Path(name))
             task = progress.add_task(name, total=total)
             with _open(name) as handle:
                 ingest_lines(
                     writer, _parse(handle, name, fmt, settings), settings=settings, origin=name,
-                    report=report, on_batch=partial(progress.advance, task),
+                    report=report, on_batch=partial(_batch_done, progress, task),
                 )  # fmt: skip
     _print_report(report)
     sys.exit(1 if report.rejected else 0)
+
+
+def _batch_done(progress: Progress, task: TaskID, records: int) -> None:
+    progress.advance(task, records)
+    # The collector is off for the whole ingest (each batch's objects made it
+    # walk the ones kept); the batch's own cycles, if any, go here.
+    gc.collect(1)
 
 
 def _progress() -> Progress:

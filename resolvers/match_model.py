@@ -174,11 +174,37 @@ class MatchModel:
         frequency = self._frequency(comparison.name, value)
         if value is None or frequency <= 0.0:
             return weight, 0.0, None, 0.0
-        return weight, math.log2(self.u[comparison.name][0] / frequency), value, 0.0
+        return weight, self._tf_adjustment(comparison.name, value), value, 0.0
 
     def _frequency(self, comparison: str, value: str | None) -> float:
         found = self.tf.get(comparison, {}).get(value) if value is not None else None
         return found or self.tf_default.get(comparison, 0.0)
+
+    def _tf_adjustment(self, comparison: str, value: str | None) -> float:
+        """How much more (or less) agreeing on `value` says than agreeing on an
+        average value: 0 when its frequency is unknown."""
+        frequency = self._frequency(comparison, value)
+        if value is None or frequency <= 0.0:
+            return 0.0
+        return math.log2(self.u[comparison][0] / frequency)
+
+    # -- what `resolvers.bounds` reads -----------------------------------------
+
+    @property
+    def prior_weight(self) -> float:
+        return self._prior_weight
+
+    def level_weights(self, comparison: str) -> list[float]:
+        """Each level's weight (the last: different), before adjustments."""
+        return self._log_ratio[comparison]
+
+    def exact_weight(self, comparison: str, value: str | None) -> float:
+        """The exact level's weight when two records agree on `value`."""
+        return self._log_ratio[comparison][0] + self._tf_adjustment(comparison, value)
+
+    def best_weight(self, comparison: str) -> float:
+        """The most a comparison can add to a pair's weight (`_best_weight`)."""
+        return self._best[comparison_index(comparison)]
 
     def _best_weight(self, index: int) -> float:
         """The most a comparison can add: its best level with the rarest value's
@@ -229,13 +255,21 @@ def current_labels() -> dict[str, list[str]]:
 # -- training ----------------------------------------------------------------
 
 
+U_PAIRS, EM_PAIRS = 100_000, 300_000  # training's random and candidate pairs, at most
+
+
+def training_pairs(candidates: int) -> int:
+    """How many pairs training compares, at most, given this many candidate pairs."""
+    return U_PAIRS + min(candidates, EM_PAIRS)
+
+
 def train(
     records: Sequence[Features],
     candidate_pairs: Pairs,
     *,
     groups: Sequence[int] | None = None,
-    u_pairs: int = 100_000,
-    em_pairs: int = 300_000,
+    u_pairs: int = U_PAIRS,
+    em_pairs: int = EM_PAIRS,
     iterations: int = 40,
     seed: int = 1,
     count: CountVectors | None = None,

@@ -6,6 +6,7 @@ French and English. Each line is one name with its usual short forms, folded
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 
 _GROUPS = """
 jose pepe pepito chepe chema josema
@@ -90,3 +91,12 @@ _SAME = _build()
 def same_given_name(a: str, b: str) -> bool:
     """True when two folded given names are one name or its short form."""
     return a == b or b in _SAME.get(a, ())
+
+
+def nickname_pairs(codes: Mapping[str, int]) -> Iterator[tuple[int, int]]:
+    """The (code, code) of every two names among `codes` that `same_given_name`
+    takes for one (both ways)."""
+    for name, code in codes.items():
+        for other in _SAME.get(name, ()):
+            if other in codes:
+                yield code, codes[other]

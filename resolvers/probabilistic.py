@@ -324,7 +324,7 @@ def score_pairs(
 ) -> list[ScoredPair]:
     """The candidate pairs' match weights and probabilities, for the pairs whose
     probability reaches `floor` (default: every pair)."""
-    lowest = _weight_of(floor)
+    lowest = weight_of(floor)
     scored = []
     for i, j in pairs:
         weight = model.weight_from(records[i], records[j], lowest)
@@ -333,7 +333,7 @@ def score_pairs(
     return scored
 
 
-def _weight_of(floor: float) -> float:
+def weight_of(floor: float) -> float:
     """The match weight of a probability (a little under it, to be safe from
     rounding); minus infinity for 0."""
     if floor <= 0.0:

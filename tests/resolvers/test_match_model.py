@@ -417,6 +417,7 @@ def test_comparing_on_every_core_gives_the_same_answers(monkeypatch: pytest.Monk
         expected = (here.vectors(listed), here.scores(model, pairs), here.scores(model, pairs, 0.9))
     assert 0 < len(expected[2]) < len(expected[1])
     monkeypatch.setattr(pairwork, "_PARALLEL_FROM", 1)
+    monkeypatch.setattr(pairwork, "_PAIRS_PER_RECORD", 0)
     monkeypatch.setattr(pairwork, "_CHUNK", 25)
     monkeypatch.setattr(pairwork, "workers", lambda: 2)
     with PairWork(feats, len(pairs)) as everywhere:

@@ -1,0 +1,351 @@
+"""The most each candidate pair's match weight can be, for millions of pairs at
+once: a column at a time, in numpy and rapidfuzz's C loops. The batch executor
+compares in Python only the pairs whose bound reaches review; every other pair
+would be given up by `MatchModel.weight_from` anyway, so the decisions are the
+same, only sooner.
+
+A bound is never below the pair's weight (a test checks it on every candidate
+pair of generated populations). Where a comparison is costly to pin down here
+(several ids or family words, handles, emails), the bound takes its best level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.process import cpdist
+
+from resolvers.blocking import Pairs
+from resolvers.comparisons import COMPARISONS
+from resolvers.features import Features
+from resolvers.match_model import MatchModel
+from resolvers.nicknames import nickname_pairs
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+# Similarities are compared a little below each level's threshold: a pair at a
+# threshold is then given the better level, which only raises the bound.
+_SLACK = 1e-6
+_CHUNK = 1_000_000  # pairs bounded at once
+Done = Callable[[int], None]
+
+
+def _ignore(done: int) -> None:
+    return None
+
+
+_MANY = -2  # a record with several personal ids (bounded by the best level)
+_BOUNDED = {"given_name", "family_name", "birth_date", "personal_id", "street_number",
+            "address", "postcode", "city", "email", "phone", "handle", "ip"}  # fmt: skip
+# A comparison added to the model without a bound here would be left out of
+# every bound: a pair it lifts above review would be lost.
+assert {c.name for c in COMPARISONS} == _BOUNDED, "bound every comparison"
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One text field of every record: the text ("" when absent), a code per
+    distinct text (-1 when absent), its length and first letter."""
+
+    text: npt.NDArray[np.object_]
+    code: Ints
+    length: Ints
+    first: Ints
+
+    @staticmethod
+    def of(values: Sequence[str | None], vocabulary: dict[str, int]) -> _Text:
+        text = np.array([v or "" for v in values], dtype=object)
+        code = np.array([vocabulary.setdefault(v, len(vocabulary)) if v else -1 for v in values])
+        length = np.array([len(v) if v else 0 for v in values], dtype=np.int64)
+        first = np.array([ord(v[0]) if v else -1 for v in values], dtype=np.int64)
+        return _Text(text, code.astype(np.int64), length, first)
+
+    @property
+    def present(self) -> Bools:
+        return self.code >= 0
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A field compared whole; `exact` holds each record's exact-level weight
+    when that level's weight depends on the value."""
+
+    name: str
+    text: _Text
+    thresholds: tuple[float, ...]
+    exact: Floats | None = None
+
+
+class Bounds:
+    """Bounds the weights of pairs of `records` under `model`."""
+
+    def __init__(self, model: MatchModel, records: Sequence[Features]) -> None:
+        self.model = model
+        names: dict[str, int] = {}
+        self.given = _Text.of([f.given for f in records], names)
+        self.family_last = _Text.of([f.family_last for f in records], names)
+        self.names = len(names)
+        self.nicknames = np.unique(
+            np.array([x * self.names + y for x, y in nickname_pairs(names)], dtype=np.int64)
+        )
+        self.one_family = np.array([len(f.family) == 1 for f in records])
+        self.given_exact = self._exact("given_name", [f.given for f in records])
+        self.family_exact = self._exact(
+            "family_name", [" ".join(f.family) if f.family else None for f in records]
+        )
+        others: dict[str, int] = {}
+        self.birth = _Text.of([f.birth_date for f in records], others)
+        dates = [f.birth_date or "00000000" for f in records]
+        self.year = np.array([int(d[:4]) for d in dates], dtype=np.int64)
+        self.month = np.array([int(d[4:6]) for d in dates], dtype=np.int64)
+        self.day = np.array([int(d[6:8]) for d in dates], dtype=np.int64)
+        self.id_type, ids = _one_id(records)
+        self.id_value = _Text.of(ids, others)
+        streets = [f.street_number for f in records]
+        postcodes = [f.postcode for f in records]
+        cities = [f.city for f in records]
+        self.fields = (  # compared whole: exact, then close at each threshold
+            _Field("street_number", _Text.of(streets, others), (),
+                   self._exact("street_number", streets)),
+            _Field("address", _Text.of([f.address for f in records], others), (0.90, 0.70)),
+            _Field("postcode", _Text.of(postcodes, others), (),
+                   self._exact("postcode", postcodes)),
+            _Field("city", _Text.of(cities, others), (0.90,), self._exact("city", cities)),
+        )  # fmt: skip
+        self.present = {  # bounded by their best level when both records have them
+            "email": np.array([bool(f.emails) for f in records]),
+            "phone": np.array([bool(f.phones) for f in records]),
+            "handle": np.array([bool(f.handles or f.emails) for f in records]),
+            "ip": np.array([bool(f.ips) for f in records]),
+        }
+
+    def reaching(self, pairs: Pairs, floor: float, progress: Done = _ignore) -> Bools:
+        """Which pairs' weights may reach `floor`; `progress(pairs done)` after
+        each million. Every comparison is first bounded from which values are
+        equal alone; the string distances are then computed only for the pairs
+        still in reach, one comparison at a time."""
+        keep = np.zeros(len(pairs), dtype=np.bool_)
+        for start in range(0, len(pairs), _CHUNK):
+            part = pairs[start : start + _CHUNK]
+            keep[start : start + len(part)] = self._reaching(part.left, part.right, floor)
+            progress(start + len(part))
+        return keep
+
+    def _reaching(self, a: Ints, b: Ints, floor: float) -> Bools:
+        coarse = {name: part(a, b, _OPTIMISTIC) for name, part in self._parts.items()}
+        total = self.model.prior_weight + np.sum(list(coarse.values()), axis=0)
+        alive = np.nonzero(total >= floor - _SLACK)[0]
+        for name in _MEASURED:
+            fine = self._parts[name](a[alive], b[alive], _MEASURE)
+            total[alive] += fine - coarse[name][alive]
+            alive = alive[total[alive] >= floor - _SLACK]
+        reached = np.zeros(len(a), dtype=np.bool_)
+        reached[alive] = True
+        return reached
+
+    def of(self, left: Ints, right: Ints) -> Floats:
+        """The bound of each pair (left[k], right[k])."""
+        parts = [part(left, right, _MEASURE) for part in self._parts.values()]
+        total: Floats = self.model.prior_weight + np.sum(parts, axis=0)
+        return total
+
+    @property
+    def _parts(self) -> dict[str, _Part]:
+        """Each comparison's bound, by name (the names' two in one)."""
+        return {
+            "names": self._names,  # given and family
+            "birth_date": self._birth_date,
+            "personal_id": self._personal_id,
+            **{field.name: partial(self._field, field) for field in self.fields},
+            **{name: partial(self._best_when_present, name) for name in self.present},
+        }  # fmt: skip
+
+    # -- names -------------------------------------------------------------
+
+    def _names(self, a: Ints, b: Ints, measure: _Measure) -> Floats:
+        """The given and family names' bounds: both ask which pairs' names may
+        be written the other way round on one side."""
+        crossed = np.nonzero(self._crossable(a, b, measure))[0]
+        return self._given_name(a, b, measure, crossed) + self._family_name(a, b, measure, crossed)
+
+    def _given_name(self, a: Ints, b: Ints, measure: _Measure, crossed: Ints) -> Floats:
+        name = "given_name"
+        both = self.given.present[a] & self.given.present[b]
+        straight = self._name_level(self.given, a, self.given, b, measure, nicknames=True)
+        bound = self._at_level(name, straight, self.given_exact[a])
+        x, y = a[crossed], b[crossed]
+        across = self._name_level(self.given, x, self.family_last, y, measure, nicknames=True)
+        bound[crossed] = np.maximum(
+            bound[crossed], self._at_level(name, across, self.given_exact[x])
+        )
+        return np.where(both, bound, 0.0)
+
+    def _family_name(self, a: Ints, b: Ints, measure: _Measure, crossed: Ints) -> Floats:
+        name = "family_name"
+        both = self.family_last.present[a] & self.family_last.present[b]
+        best = self.model.best_weight(name)
+        straight = self._name_level(
+            self.family_last, a, self.family_last, b, measure, nicknames=False
+        )
+        bound = self._at_level(name, straight, self.family_exact[a])
+        bound = np.where(self.one_family[a] & self.one_family[b], bound, best)
+        x, y = a[crossed], b[crossed]
+        across = self._name_level(self.family_last, x, self.given, y, measure, nicknames=False)
+        bound[crossed] = np.maximum(
+            bound[crossed], self._at_level(name, across, np.full(len(x), best))
+        )
+        return np.where(both, bound, 0.0)
+
+    def _name_level(
+        self, x: _Text, a: Ints, y: _Text, b: Ints, measure: _Measure, *, nicknames: bool
+    ) -> Ints:
+        """The best level two names may reach: exact, (nickname,) close at 0.92,
+        close at 0.80, initial, different; `nicknames=False` skips that level
+        (the family-name levels are then numbered one later: word shared)."""
+        equal = x.code[a] == y.code[b]
+        similarity = measure.jaro_winkler(x, a, y, b)
+        initial = ((x.length[a] == 1) | (y.length[b] == 1)) & (x.first[a] == y.first[b])
+        nickname = (
+            np.isin(x.code[a] * self.names + y.code[b], self.nicknames)
+            if nicknames
+            else np.zeros(len(a), dtype=np.bool_)
+        )
+        return np.select(
+            [equal, nickname, similarity >= 0.92 - _SLACK, similarity >= 0.80 - _SLACK, initial],
+            [0, 1, 2, 3, 4],
+            5,
+        )
+
+    def _crossable(self, a: Ints, b: Ints, measure: _Measure) -> Bools:
+        """Pairs whose given and family names may be written the other way round
+        on one side (`comparisons._crossed`'s first tests)."""
+        g, f = self.given, self.family_last
+        present = g.present[a] & g.present[b] & f.present[a] & f.present[b]
+        differ = (g.code[a] != g.code[b]) & (f.code[a] != f.code[b])
+        close = measure.jaro_winkler(g, a, f, b) >= 0.85 - _SLACK
+        crossable: Bools = present & differ & close
+        return crossable
+
+    # -- other fields --------------------------------------------------------
+
+    def _birth_date(self, a: Ints, b: Ints, measure: _Measure) -> Floats:
+        both = self.birth.present[a] & self.birth.present[b]
+        edits = measure.osa(self.birth, a, self.birth, b)
+        swapped = (
+            (self.year[a] == self.year[b])
+            & (self.month[a] == self.day[b])
+            & (self.day[a] == self.month[b])
+        )
+        level = np.select([edits == 0, edits <= 1, swapped, edits <= 2], [0, 1, 2, 3], 4)
+        return np.where(both, self._at_level("birth_date", level, None), 0.0)
+
+    def _personal_id(self, a: Ints, b: Ints, measure: _Measure) -> Floats:
+        kind = self.id_type
+        both = (kind[a] != -1) & (kind[b] != -1)
+        many = (kind[a] == _MANY) | (kind[b] == _MANY)
+        edits = measure.osa(self.id_value, a, self.id_value, b)
+        level = np.select(
+            [many, kind[a] != kind[b], edits == 0, edits <= 1, edits <= 2], [0, 3, 0, 1, 2], 3
+        )
+        return np.where(both, self._at_level("personal_id", level, None), 0.0)
+
+    def _field(self, field: _Field, a: Ints, b: Ints, measure: _Measure) -> Floats:
+        text = field.text
+        both = text.present[a] & text.present[b]
+        equal = text.code[a] == text.code[b]
+        if field.thresholds:
+            similarity = measure.jaro_winkler(text, a, text, b)
+            closer = [similarity >= t - _SLACK for t in field.thresholds]
+        else:
+            closer = []
+        level = np.select([equal, *closer], list(range(len(closer) + 1)), len(closer) + 1)
+        exact = None if field.exact is None else field.exact[a]
+        return np.where(both, self._at_level(field.name, level, exact), 0.0)
+
+    def _best_when_present(self, name: str, a: Ints, b: Ints, measure: _Measure) -> Floats:
+        present = self.present[name]
+        return np.where(present[a] & present[b], self.model.best_weight(name), 0.0)
+
+    # -- weights -------------------------------------------------------------
+
+    def _at_level(self, name: str, level: Ints, exact: Floats | None) -> Floats:
+        """The most a comparison adds at `level` or any worse one; `exact`, the
+        exact level's weight with its value's adjustment."""
+        weights = self.model.level_weights(name)
+        suffix = np.maximum.accumulate(np.array(weights[::-1]))[::-1]
+        bound = suffix[level]
+        if exact is not None:
+            bound = np.where(level == 0, np.maximum(exact, suffix[min(1, len(weights) - 1)]), bound)
+        return bound
+
+    def _exact(self, name: str, values: Sequence[str | None]) -> Floats:
+        """Each record's exact-level weight for `name`, with its value's adjustment."""
+        cache: dict[str | None, float] = {}
+        found = np.empty(len(values))
+        for i, value in enumerate(values):
+            if value not in cache:
+                cache[value] = self.model.exact_weight(name, value)
+            found[i] = cache[value]
+        return found
+
+
+def _one_id(records: Sequence[Features]) -> tuple[Ints, list[str | None]]:
+    """Each record's personal id type (a number; -1 none, `_MANY` several) and
+    value (of a record with one)."""
+    types: dict[str, int] = {}
+    kind = np.full(len(records), -1, dtype=np.int64)
+    values: list[str | None] = [None] * len(records)
+    for i, f in enumerate(records):
+        if len(f.ids) == 1:
+            ((type_, value),) = f.ids
+            kind[i] = types.setdefault(type_, len(types))
+            values[i] = value
+        elif f.ids:
+            kind[i] = _MANY
+    return kind, values
+
+
+class _Measure:
+    """String distances of pairs of values, computed (only between two present,
+    different values: the others' are known)."""
+
+    def jaro_winkler(self, x: _Text, a: Ints, y: _Text, b: Ints) -> Floats:
+        found = np.ones(len(a))
+        todo = np.nonzero(x.present[a] & y.present[b] & (x.code[a] != y.code[b]))[0]
+        if len(todo):
+            found[todo] = cpdist(x.text[a[todo]], y.text[b[todo]], scorer=JaroWinkler.similarity,
+                                 dtype=np.float64, workers=-1)  # fmt: skip
+        return found
+
+    def osa(self, x: _Text, a: Ints, y: _Text, b: Ints) -> Ints:
+        found: Ints = (x.code[a] != y.code[b]).astype(np.int64)
+        todo = np.nonzero(x.present[a] & y.present[b] & (found == 1))[0]
+        if len(todo):
+            found[todo] = cpdist(x.text[a[todo]], y.text[b[todo]], scorer=OSA.distance,
+                                 dtype=np.int64, workers=-1)  # fmt: skip
+        return found
+
+
+class _Optimistic(_Measure):
+    """The closest two values may be from their equality alone: two different
+    values are one edit apart, and as similar as equal ones."""
+
+    def jaro_winkler(self, x: _Text, a: Ints, y: _Text, b: Ints) -> Floats:
+        return np.ones(len(a))
+
+    def osa(self, x: _Text, a: Ints, y: _Text, b: Ints) -> Ints:
+        differ: Ints = (x.code[a] != y.code[b]).astype(np.int64)
+        return differ
+
+
+_MEASURE, _OPTIMISTIC = _Measure(), _Optimistic()
+# The comparisons whose bounds a measure tightens, the most telling first.
+_MEASURED = ("address", "city", "personal_id", "birth_date", "names")
+_Part = Callable[[Ints, Ints, _Measure], Floats]

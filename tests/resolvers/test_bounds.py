@@ -1,0 +1,134 @@
+"""Column-wise bounds of pairs' weights (`resolvers.bounds`): never below a
+pair's weight, so bounded scoring keeps every pair that reaches review."""
+
+from __future__ import annotations
+
+import random
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from resolvers.blocking import Pairs, candidate_pairs
+from resolvers.bounds import Bounds
+from resolvers.comparisons import COMPARISONS
+from resolvers.features import Features
+from resolvers.match_model import MatchModel, current_labels, train
+from resolvers.probabilistic import score_pairs, weight_of
+from tests.resolvers.population import population
+from tests.resolvers.test_match_model import _features, _test_model, feat
+
+# Pairs at every level of every comparison, in both orders.
+_EDGE_CASES = [
+    feat("José González Pérez", "1", birth_date="1980-03-12", city="Madrid", postcode="28013",
+         address="12 calle mayor", national_id="12345678"),
+    feat("Pepe Gonzalez", "2", birth_date="1980-12-03", city="Madrdi", postcode="28013",
+         address="12 calle mayr", national_id="12345687"),
+    feat("Gonzalez Jose", "3", birth_date="1980-03-13", city="madrid", national_id="12345688"),
+    feat("J. Gonzalez", "4", birth_date="1980-03-21", address="21 calle menor"),
+    feat("Jose G.", "5", birth_date="1908-03-12", postcode="28031"),
+    feat("Carlos F.", "6", twitter="cfrancavilla", email="carlos.f@gmail.com"),
+    feat("Carlos Francavilla", "7", email="cfrancavilla@gmail.com", phone="+34911234567",
+         national_id="X1234567", account="A-1"),
+    feat("Francavilla Carlos", "8", phone="+44911234567", ip="10.0.0.1"),
+    feat("Carlo Francavila", "9", ip="10.0.0.1", account="A-2", employee_id="E1"),
+    feat("Agustín Acosta", "10", city="Lyon", postcode="69001", address="3 rue de la paix"),
+    feat("Agustina Acosta", "11", city="Lyon", postcode="69001", address="3 rue de la paix"),
+    feat("Camille S.", "12", city="Lyons"),
+    feat("Camille Simon", "13", city="Paris", email="simonc@gmail.com"),
+    feat("Simon Camille", "14", email="simonc@yahoo.fr"),
+    feat("Francisca Ruiz Brown", "15", birth_date="1975-07-30"),
+    feat("Paquita Ruiz", "16", birth_date="1975-07-03"),
+    feat("Ruiz", "17"),
+    feat(None, "18", ip="10.0.0.1", email="x@y.z"),
+    feat("Ana Fernandez", "19", national_id="999", account="A-1"),
+    feat("Ana Fernandes", "20", national_id="998"),
+]  # fmt: skip
+
+
+def _random_model(seed: int, feats: list[Features]) -> MatchModel:
+    """Any levels' weights, in any order, with term frequencies for the values
+    seen: a bound must hold whatever the training found."""
+    rng = random.Random(seed)
+    m, u = {}, {}
+    for comparison in COMPARISONS:
+        n = len(comparison.labels)
+        m[comparison.name] = _spread(rng, n)
+        u[comparison.name] = _spread(rng, n)
+    values: dict[str, set[str | None]] = {
+        "given_name": {f.given for f in feats},
+        "family_name": {" ".join(f.family) for f in feats},
+        "street_number": {f.street_number for f in feats},
+        "postcode": {f.postcode for f in feats},
+        "city": {f.city for f in feats},
+    }
+    tf = {
+        name: {v: rng.uniform(1e-4, 0.2) for v in found if v and rng.random() < 0.7}
+        for name, found in values.items()
+    }
+    return MatchModel(
+        prior=rng.uniform(1e-5, 0.1), m=m, u=u, tf=tf,
+        tf_default={name: rng.uniform(0.0, 0.01) for name in values},
+        labels=current_labels(),
+    )  # fmt: skip
+
+
+def _spread(rng: random.Random, n: int) -> list[float]:
+    weights = [rng.uniform(0.01, 1.0) for _ in range(n)]
+    return [w / sum(weights) for w in weights]
+
+
+def _all_pairs(n: int) -> Pairs:
+    return Pairs.of(list(combinations(range(n), 2)))
+
+
+def _both_ways(pairs: Pairs) -> Pairs:
+    return Pairs(
+        np.concatenate([pairs.left, pairs.right]), np.concatenate([pairs.right, pairs.left])
+    )
+
+
+def _assert_bounds_hold(model: MatchModel, feats: list[Features], pairs: Pairs) -> None:
+    bounds = Bounds(model, feats).of(pairs.left, pairs.right)
+    for (i, j), bound in zip(pairs, bounds.tolist(), strict=True):
+        weight = model.weight(feats[i], feats[j])
+        assert bound >= weight - 1e-9, (feats[i], feats[j], bound, weight)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_bound_is_never_below_the_weight_of_any_model(seed: int) -> None:
+    model = _random_model(seed, _EDGE_CASES)
+    _assert_bounds_hold(model, _EDGE_CASES, _both_ways(_all_pairs(len(_EDGE_CASES))))
+
+
+def test_a_bound_holds_on_a_population_and_its_trained_model() -> None:
+    records, _ = population(people=150)
+    feats = [_features(r) for r in records]
+    pairs = candidate_pairs(feats)
+    model = train(feats, pairs, u_pairs=20_000)
+    _assert_bounds_hold(model, feats, _both_ways(pairs))
+    _assert_bounds_hold(_test_model(), feats, _both_ways(pairs))
+
+
+def test_bounded_scoring_finds_the_same_pairs_as_comparing_them_all() -> None:
+    records, _ = population(people=150)
+    feats = [_features(r) for r in records]
+    pairs = candidate_pairs(feats)
+    model = train(feats, pairs, u_pairs=20_000)
+    floor = 0.9
+    reaching = Bounds(model, feats).reaching(pairs, weight_of(floor))
+    kept = pairs.where(reaching)
+    found = score_pairs(model, feats, kept, floor)
+    assert found == score_pairs(model, feats, pairs, floor)
+    assert 0 < len(found) < len(pairs)
+    assert len(kept) < len(pairs)  # some pairs are left out before Python compares them
+
+
+def test_the_bound_of_a_pair_the_columns_pin_down_is_its_weight() -> None:
+    """Where every comparison is measured (no handles, one id, one family word),
+    the bound is the weight itself: the bound is tight, not just safe."""
+    a = feat("Ana Fernandez", "a", birth_date="1980-03-12", city="Lyon", national_id="999")
+    b = feat("Ana Fernandes", "b", birth_date="1980-12-03", city="Lyons", national_id="998")
+    model = _test_model()
+    [bound] = Bounds(model, [a, b]).of(np.array([0]), np.array([1])).tolist()
+    assert bound == pytest.approx(model.weight(a, b))
