@@ -11,9 +11,13 @@ pair of generated populations). Where a comparison is costly to pin down here
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import multiprocessing
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +29,7 @@ from resolvers.comparisons import COMPARISONS
 from resolvers.features import Features
 from resolvers.match_model import MatchModel
 from resolvers.nicknames import nickname_pairs
+from resolvers.pairwork import workers
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -34,6 +39,7 @@ Bools = npt.NDArray[np.bool_]
 # threshold is then given the better level, which only raises the bound.
 _SLACK = 1e-6
 _CHUNK = 1_000_000  # pairs bounded at once
+_PARALLEL_FROM_CHUNKS = 4  # sending the columns to workers takes a few seconds
 Done = Callable[[int], None]
 
 
@@ -130,13 +136,22 @@ class Bounds:
         """Which pairs' weights may reach `floor`; `progress(pairs done)` after
         each million. Every comparison is first bounded from which values are
         equal alone; the string distances are then computed only for the pairs
-        still in reach, one comparison at a time."""
+        still in reach, one comparison at a time. Millions of pairs are
+        bounded on every core (rapidfuzz's own threads wait on Python to
+        hand over each string)."""
+        chunks = [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
         keep = np.zeros(len(pairs), dtype=np.bool_)
-        for start in range(0, len(pairs), _CHUNK):
-            part = pairs[start : start + _CHUNK]
-            keep[start : start + len(part)] = self._reaching(part.left, part.right, floor)
-            progress(start + len(part))
+        done = 0
+        for part, reached in zip(chunks, self._each_reaching(chunks, floor), strict=True):
+            keep[done : done + len(part)] = reached
+            done += len(part)
+            progress(done)
         return keep
+
+    def _each_reaching(self, chunks: Sequence[Pairs], floor: float) -> Iterator[Bools]:
+        if len(chunks) < _PARALLEL_FROM_CHUNKS or workers() < 2:
+            return (self._reaching(part.left, part.right, floor) for part in chunks)
+        return _on_workers(self, chunks, floor)
 
     def _reaching(self, a: Ints, b: Ints, floor: float) -> Bools:
         coarse = {name: part(a, b, _OPTIMISTIC) for name, part in self._parts.items()}
@@ -294,6 +309,29 @@ class Bounds:
                 cache[value] = self.model.exact_weight(name, value)
             found[i] = cache[value]
         return found
+
+
+_bounds: Bounds | None = None  # a worker's copy
+
+
+def _on_workers(bounds: Bounds, chunks: Sequence[Pairs], floor: float) -> Iterator[Bools]:
+    """`_reaching` of each chunk, in order, in worker processes holding the bounds."""
+    context = multiprocessing.get_context("forkserver")  # see `resolvers.pairwork`
+    with ProcessPoolExecutor(
+        max_workers=workers(), mp_context=context, initializer=_adopt,
+        initargs=(pickle.dumps(bounds, pickle.HIGHEST_PROTOCOL),),
+    ) as pool:  # fmt: skip
+        yield from pool.map(_reaching_chunk, chunks, repeat(floor))
+
+
+def _adopt(bounds: bytes) -> None:
+    global _bounds  # noqa: PLW0603 - the worker's one copy
+    _bounds = pickle.loads(bounds)  # noqa: S301 - our own parent process pickled them
+
+
+def _reaching_chunk(pairs: Pairs, floor: float) -> Bools:
+    assert _bounds is not None
+    return _bounds._reaching(pairs.left, pairs.right, floor)
 
 
 def _one_id(records: Sequence[Features]) -> tuple[Ints, list[str | None]]:

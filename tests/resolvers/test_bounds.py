@@ -9,6 +9,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
+from resolvers import bounds as bounds_module
 from resolvers.blocking import Pairs, candidate_pairs
 from resolvers.bounds import Bounds
 from resolvers.comparisons import COMPARISONS
@@ -132,3 +133,20 @@ def test_the_bound_of_a_pair_the_columns_pin_down_is_its_weight() -> None:
     model = _test_model()
     [bound] = Bounds(model, [a, b]).of(np.array([0]), np.array([1])).tolist()
     assert bound == pytest.approx(model.weight(a, b))
+
+
+def test_bounding_on_every_core_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    records, _ = population(people=150)
+    feats = [_features(r) for r in records]
+    pairs = _all_pairs(len(feats))  # every pair, most of them far apart
+    bounds = Bounds(_test_model(), feats)
+    floor = weight_of(0.9)
+    here = bounds.reaching(pairs, floor)
+    monkeypatch.setattr(bounds_module, "_CHUNK", 5_000)
+    monkeypatch.setattr(bounds_module, "_PARALLEL_FROM_CHUNKS", 2)
+    monkeypatch.setattr(bounds_module, "workers", lambda: 2)
+    done: list[int] = []
+    everywhere = bounds.reaching(pairs, floor, done.append)
+    assert np.array_equal(here, everywhere)
+    assert 0 < here.sum() < len(pairs) / 100
+    assert done == [*range(5_000, len(pairs), 5_000), len(pairs)]
