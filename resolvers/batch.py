@@ -26,7 +26,14 @@ from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import GraphWriter
 from resolvers.blocking import Pairs, candidate_pairs
 from resolvers.bounds import Bounds
-from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
+from resolvers.deterministic import (
+    Cluster,
+    assign_ids,
+    changed_links,
+    cluster_members,
+    clusters,
+    summarise,
+)
 from resolvers.features import Features, features
 from resolvers.match_model import MatchModel, ModelMismatchError, train, training_pairs
 from resolvers.model import utc_now
@@ -238,9 +245,9 @@ def _groups(rows: Sequence[RecordRow], judgements: Sequence[Judgement]) -> list[
     shared identifiers and the stewards' judgements."""
     index = {row.key: i for i, row in enumerate(rows)}
     group_of = [0] * len(rows)
-    for number, cluster in enumerate(clusters(rows, judgements)):
-        for record in cluster.records:
-            group_of[index[record.key]] = number
+    for number, members in enumerate(cluster_members(rows, judgements)):
+        for key in members:
+            group_of[index[key]] = number
     return group_of
 
 

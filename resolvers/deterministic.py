@@ -54,6 +54,32 @@ def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ())
     by_key = {record.key: record for record in records}
     same, apart = _judged(judgements, by_key)
     ways = _Ways.of(records, by_key)
+    result = []
+    for members in _joined(by_key, ways, same, apart).components():
+        ordered = sorted((by_key[k] for k in members), key=_age)
+        seeds = [record.key for record in ordered if record.link and record.link.rule == RULE_SEED]
+        root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
+        links = _spanning_tree(root, members, by_key=by_key, ways=ways, same=same)
+        result.append(Cluster(tuple(ordered), links))
+    return sorted(result, key=lambda cluster: _age(cluster.records[0]))
+
+
+def cluster_members(
+    records: Sequence[RecordRow], judgements: Iterable[Judgement] = ()
+) -> list[set[str]]:
+    """The record keys of each of `clusters`' clusters, without their links
+    (what the batch executor starts from)."""
+    by_key = {record.key: record for record in records}
+    same, apart = _judged(judgements, by_key)
+    return _joined(by_key, ways=_Ways.of(records, by_key), same=same, apart=apart).components()
+
+
+def _joined(
+    by_key: dict[str, RecordRow],
+    ways: _Ways,
+    same: dict[str, set[str]],
+    apart: dict[str, set[str]],
+) -> _Groups:
     groups = _Groups(by_key, apart)
     for key in sorted(same):
         for other in sorted(same[key]):
@@ -67,14 +93,7 @@ def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ())
     for key in sorted(ways.partners):
         for other in sorted(ways.partners[key]):
             groups.join(key, other)
-    result = []
-    for members in groups.components():
-        ordered = sorted((by_key[k] for k in members), key=_age)
-        seeds = [record.key for record in ordered if record.link and record.link.rule == RULE_SEED]
-        root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
-        links = _spanning_tree(root, members, by_key=by_key, ways=ways, same=same)
-        result.append(Cluster(tuple(ordered), links))
-    return sorted(result, key=lambda cluster: _age(cluster.records[0]))
+    return groups
 
 
 @dataclass
