@@ -4,9 +4,10 @@ compares in Python only the pairs whose bound reaches review; every other pair
 would be given up by `MatchModel.weight_from` anyway, so the decisions are the
 same, only sooner.
 
-A bound is never below the pair's weight (a test checks it on every candidate
-pair of generated populations). Where a comparison is costly to pin down here
-(several ids or family words, handles, emails), the bound takes its best level.
+A bound is never below the pair's weight (tests check it under random models
+and on every candidate pair of a generated population). Where a comparison is
+costly to pin down here (several ids or family words, handles, emails, phones,
+IPs), the bound takes its best level.
 """
 
 from __future__ import annotations
