@@ -231,7 +231,8 @@ def _print_resolution(report: BatchReport) -> None:
     err.print(
         f"resolved {report.records} records with model {report.model_version}"
         f"{' (trained now)' if report.trained else ''}: {report.candidate_pairs} candidate "
-        f"pairs, {report.links} probabilistic links, {report.review} review candidates "
+        f"pairs ({report.pairs_compared} in reach of review), {report.links} probabilistic "
+        f"links, {report.review} review candidates "
         f"({report.refused} refused for conflicts); profiles {report.profiles_before} → "
         f"{report.profiles_after}: merged {report.profiles_merged}, split "
         f"{report.profiles_split}, unchanged {report.profiles_unchanged}; seconds: "
@@ -242,7 +243,8 @@ def _print_resolution(report: BatchReport) -> None:
 _PHASES = {
     "read": "reading records",
     "train": "training the model",
-    "score": "comparing pairs",
+    "bound": "bounding pairs' weights",
+    "score": "comparing pairs in reach",
     "write": "writing profiles",
 }
 

@@ -226,14 +226,15 @@ def _scored(
     """The pairs whose probability reaches `floor`, with their weights. Their
     bounds are computed a column at a time first; only the pairs whose bound
     reaches `floor` are compared in Python, which finds the same pairs sooner."""
-    progress("score", 0, len(pairs))
+    progress("bound", 0, len(pairs))
     reaching = Bounds(model, feats).reaching(
-        pairs, weight_of(floor), lambda done: progress("score", done, len(pairs))
+        pairs, weight_of(floor), lambda done: progress("bound", done, len(pairs))
     )
     kept = pairs.where(reaching)
     report.pairs_compared = len(kept)
+    progress("score", 0, len(kept))
     with PairWork(feats, len(kept)) as work:
-        return work.scores(model, kept, floor)
+        return work.scores(model, kept, floor, lambda done: progress("score", done, len(kept)))
 
 
 def _different(judgements: Sequence[Judgement]) -> list[tuple[str, str]]:

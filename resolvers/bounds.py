@@ -167,7 +167,9 @@ class Bounds:
         return reached
 
     def of(self, left: Ints, right: Ints) -> Floats:
-        """The bound of each pair (left[k], right[k])."""
+        """The bound of each pair's weight `model.weight(records[left[k]],
+        records[right[k]])`, in that order (a given name's adjustment is the
+        left record's value's)."""
         parts = [part(left, right, _MEASURE) for part in self._parts.values()]
         total: Floats = self.model.prior_weight + np.sum(parts, axis=0)
         return total
@@ -313,6 +315,7 @@ class Bounds:
 
 
 _bounds: Bounds | None = None  # a worker's copy
+_threads = -1  # rapidfuzz's threads: every core, but one in each worker process
 
 
 def _on_workers(bounds: Bounds, chunks: Sequence[Pairs], floor: float) -> Iterator[Bools]:
@@ -326,8 +329,9 @@ def _on_workers(bounds: Bounds, chunks: Sequence[Pairs], floor: float) -> Iterat
 
 
 def _adopt(bounds: bytes) -> None:
-    global _bounds  # noqa: PLW0603 - the worker's one copy
+    global _bounds, _threads  # noqa: PLW0603 - the worker's one copy
     _bounds = pickle.loads(bounds)  # noqa: S301 - our own parent process pickled them
+    _threads = 1
 
 
 def _reaching_chunk(pairs: Pairs, floor: float) -> Bools:
@@ -360,7 +364,7 @@ class _Measure:
         todo = np.nonzero(x.present[a] & y.present[b] & (x.code[a] != y.code[b]))[0]
         if len(todo):
             found[todo] = cpdist(x.text[a[todo]], y.text[b[todo]], scorer=JaroWinkler.similarity,
-                                 dtype=np.float64, workers=-1)  # fmt: skip
+                                 dtype=np.float64, workers=_threads)  # fmt: skip
         return found
 
     def osa(self, x: _Text, a: Ints, y: _Text, b: Ints) -> Ints:
@@ -368,7 +372,7 @@ class _Measure:
         todo = np.nonzero(x.present[a] & y.present[b] & (found == 1))[0]
         if len(todo):
             found[todo] = cpdist(x.text[a[todo]], y.text[b[todo]], scorer=OSA.distance,
-                                 dtype=np.int64, workers=-1)  # fmt: skip
+                                 dtype=np.int64, workers=_threads)  # fmt: skip
         return found
 
 

@@ -174,7 +174,7 @@ class MatchModel:
         frequency = self._frequency(comparison.name, value)
         if value is None or frequency <= 0.0:
             return weight, 0.0, None, 0.0
-        return weight, self._tf_adjustment(comparison.name, value), value, 0.0
+        return weight, math.log2(self.u[comparison.name][0] / frequency), value, 0.0
 
     def _frequency(self, comparison: str, value: str | None) -> float:
         found = self.tf.get(comparison, {}).get(value) if value is not None else None

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import pickle
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 
@@ -80,14 +80,14 @@ class PairWork:
     ) -> list[ScoredPair]:
         """The match weight and probability of the pairs that reach `floor`
         (`score_pairs`), in order; `progress(pairs compared)` after each chunk."""
+        chunks = [pairs[s] for s in _chunks(len(pairs))]
+        scored: Iterator[list[ScoredPair]]
         if self.pool is None:
-            return score_pairs(model, self.records, pairs, floor)
-        body = model.to_json()
-        chunks = (pairs[s] for s in _chunks(len(pairs)))
+            scored = (score_pairs(model, self.records, chunk, floor) for chunk in chunks)
+        else:
+            scored = self.pool.map(_scores_chunk, repeat(model.to_json()), chunks, repeat(floor))
         results: list[ScoredPair] = []
-        for done, part in enumerate(
-            self.pool.map(_scores_chunk, repeat(body), chunks, repeat(floor))
-        ):
+        for done, part in enumerate(scored):
             results.extend(part)
             progress(min((done + 1) * _CHUNK, len(pairs)))
         return results

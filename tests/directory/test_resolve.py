@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from directory.ingest import MODELS
 from directory.settings import Settings
 from graph.embedded import open_embedded
 from graph.store import GraphWriter
-from resolvers.batch import BatchReport, record_features, resolve_all
+from resolvers.batch import BatchReport, record_features, resolve_all, without_cycle_collection
 from resolvers.incremental import arriving_row
 from resolvers.probabilistic import score_pairs
 from resolvers.records import iter_json_array_items
@@ -294,3 +295,23 @@ def test_not_the_same_survives_re_resolution_and_only_stewards_decide(
         assert _profiles(writer)[edge.left] == _profiles(writer)[edge.right]
     bad = gql(server, keys[Role.STEWARD], DECIDE, a="crm/none", b=edge.left, d="different")
     assert "no record" in bad.json()["errors"][0]["message"]
+
+
+def _failing_run() -> None:
+    with without_cycle_collection():
+        assert not gc.isenabled()
+        raise RuntimeError("a batch failed")
+
+
+def test_the_cycle_collector_is_back_after_a_failed_run() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="a batch failed"):
+        _failing_run()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with without_cycle_collection():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from resolvers import blocking
@@ -54,3 +55,9 @@ def test_pairs_made_part_by_part_are_the_same(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(blocking, "_PAIRS_PER_PART", 7)  # many small parts
     assert list(candidate_pairs(records)) == list(whole)
     assert list(candidate_pairs(records, max_block=10)) != list(whole)  # blocks over 10 skipped
+
+
+def test_pair_codes_are_deduplicated_as_numpy_does() -> None:
+    codes = np.random.default_rng(7).integers(0, 500, size=5_000)
+    assert np.array_equal(blocking._sorted_unique(codes.copy()), np.unique(codes))
+    assert len(blocking._sorted_unique(np.empty(0, dtype=np.int64))) == 0

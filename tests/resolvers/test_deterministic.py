@@ -6,7 +6,7 @@ from collections.abc import Callable
 from itertools import count
 
 from graph.model import Link, RecordRow
-from resolvers.deterministic import assign_ids, changed_links, clusters
+from resolvers.deterministic import assign_ids, changed_links, cluster_members, clusters
 
 
 def row(key: str, *ids: str, profile: str | None = None, at: str | None = None) -> RecordRow:
@@ -24,6 +24,13 @@ def test_components_are_transitive_and_explained() -> None:
     abc = next(c for c in found if "a" in c.links)
     assert abc.links["a"] == ("seed", None, None)
     assert abc.links["c"] == ("shared-identifier", "p:2", "b")
+
+
+def test_cluster_members_are_the_clusters_records() -> None:
+    rows = [row("a", "e:1"), row("b", "e:1", "p:2"), row("c", "p:2"), row("d", "e:9"), row("e")]
+    members = sorted(sorted(m) for m in cluster_members(rows))
+    assert members == [["a", "b", "c"], ["d"], ["e"]]
+    assert members == sorted(sorted(r.key for r in c.records) for c in clusters(rows))
 
 
 def test_the_oldest_record_seeds_the_profile() -> None:
