@@ -30,7 +30,7 @@ from resolvers.comparisons import COMPARISONS
 from resolvers.features import Features
 from resolvers.match_model import MatchModel
 from resolvers.nicknames import nickname_pairs
-from resolvers.pairwork import workers
+from resolvers.pairwork import Done, ignore_progress, workers
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -41,12 +41,6 @@ Bools = npt.NDArray[np.bool_]
 _SLACK = 1e-6
 _CHUNK = 1_000_000  # pairs bounded at once
 _PARALLEL_FROM_CHUNKS = 4  # sending the columns to workers takes a few seconds
-Done = Callable[[int], None]
-
-
-def _ignore(done: int) -> None:
-    return None
-
 
 _MANY = -2  # a record with several personal ids (bounded by the best level)
 _BOUNDED = {"given_name", "family_name", "birth_date", "personal_id", "street_number",
@@ -133,7 +127,7 @@ class Bounds:
             "ip": np.array([bool(f.ips) for f in records]),
         }
 
-    def reaching(self, pairs: Pairs, floor: float, progress: Done = _ignore) -> Bools:
+    def reaching(self, pairs: Pairs, floor: float, progress: Done = ignore_progress) -> Bools:
         """Which pairs' weights may reach `floor`; `progress(pairs done)` after
         each million. Every comparison is first bounded from which values are
         equal alone; the string distances are then computed only for the pairs

@@ -171,22 +171,18 @@ class MatchModel:
         if comparison.agreed is not None:
             return weight, 0.0, None, _generic_adjustment(comparison.agreed(a, b), a, b)
         value = comparison.tf_value(a, b) if comparison.tf_value is not None else None
-        frequency = self._frequency(comparison.name, value)
-        if value is None or frequency <= 0.0:
+        adjustment = self._tf_adjustment(comparison.name, value)
+        if adjustment is None:
             return weight, 0.0, None, 0.0
-        return weight, math.log2(self.u[comparison.name][0] / frequency), value, 0.0
+        return weight, adjustment, value, 0.0
 
-    def _frequency(self, comparison: str, value: str | None) -> float:
-        found = self.tf.get(comparison, {}).get(value) if value is not None else None
-        return found or self.tf_default.get(comparison, 0.0)
-
-    def _tf_adjustment(self, comparison: str, value: str | None) -> float:
+    def _tf_adjustment(self, comparison: str, value: str | None) -> float | None:
         """How much more (or less) agreeing on `value` says than agreeing on an
-        average value: 0 when its frequency is unknown."""
-        frequency = self._frequency(comparison, value)
-        if value is None or frequency <= 0.0:
-            return 0.0
-        return math.log2(self.u[comparison][0] / frequency)
+        average value; None when its frequency is unknown."""
+        if value is None:
+            return None
+        frequency = self.tf.get(comparison, {}).get(value) or self.tf_default.get(comparison, 0.0)
+        return math.log2(self.u[comparison][0] / frequency) if frequency > 0.0 else None
 
     # -- what `resolvers.bounds` reads -----------------------------------------
 
@@ -200,7 +196,7 @@ class MatchModel:
 
     def exact_weight(self, comparison: str, value: str | None) -> float:
         """The exact level's weight when two records agree on `value`."""
-        return self._log_ratio[comparison][0] + self._tf_adjustment(comparison, value)
+        return self._log_ratio[comparison][0] + (self._tf_adjustment(comparison, value) or 0.0)
 
     def best_weight(self, comparison: str) -> float:
         """The most a comparison can add to a pair's weight (`_best_weight`)."""

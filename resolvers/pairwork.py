@@ -31,7 +31,7 @@ _CHUNK = 20_000
 Done = Callable[[int], None]
 
 
-def _ignore(done: int) -> None:
+def ignore_progress(done: int) -> None:
     return None
 
 
@@ -76,7 +76,7 @@ class PairWork:
         return found
 
     def scores(
-        self, model: MatchModel, pairs: Pairs, floor: float = 0.0, progress: Done = _ignore
+        self, model: MatchModel, pairs: Pairs, floor: float = 0.0, progress: Done = ignore_progress
     ) -> list[ScoredPair]:
         """The match weight and probability of the pairs that reach `floor`
         (`score_pairs`), in order; `progress(pairs compared)` after each chunk."""
