@@ -114,23 +114,34 @@ def serve(host: str, port: int, workers: int, demo: bool, access_log: bool) -> N
     "--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto",
     show_default=True, help="Input format; auto picks by extension (.csv) and content.",
 )  # fmt: skip
-def ingest(files: tuple[str, ...], fmt: str) -> None:
+@click.option(
+    "--bulk", is_flag=True,
+    help="A bulk load: write every record first, then resolve them all in one batch "
+    "run (as `directory resolve` does, training the model if there is none). Much "
+    "faster for large loads; the new records get their profiles when it ends.",
+)  # fmt: skip
+def ingest(files: tuple[str, ...], fmt: str, bulk: bool) -> None:
     """Ingest records (JSONL or CSV files, '-' for stdin).
 
-    Exits 0 when every record went in, 1 when any was rejected (the others still go in).
+    Each batch is resolved as it goes in, unless --bulk. Exits 0 when every
+    record went in, 1 when any was rejected (the others still go in).
     """
     settings = get_settings()
     report = IngestReport()
-    with graph_session(settings) as writer, _progress() as progress, without_cycle_collection():
-        for name in files:
-            total = None if name == "-" else _count_records(Path(name))
-            task = progress.add_task(name, total=total)
-            with _open(name) as handle:
-                ingest_lines(
-                    writer, _parse(handle, name, fmt, settings), settings=settings, origin=name,
-                    report=report, on_batch=partial(_batch_done, progress, task),
-                )  # fmt: skip
-    _print_report(report)
+    with graph_session(settings) as writer:
+        with _progress() as progress, without_cycle_collection():
+            for name in files:
+                total = None if name == "-" else _count_records(Path(name))
+                task = progress.add_task(name, total=total)
+                with _open(name) as handle:
+                    ingest_lines(
+                        writer, _parse(handle, name, fmt, settings), settings=settings,
+                        origin=name, report=report, on_batch=partial(_batch_done, progress, task),
+                        resolve_now=not bulk,
+                    )  # fmt: skip
+        _print_report(report, resolved=not bulk)
+        if bulk:
+            _print_resolution(_resolve_with_progress(writer, settings))
     sys.exit(1 if report.rejected else 0)
 
 
@@ -173,11 +184,16 @@ def _parse(handle: IO[str], name: str, fmt: str, settings: Settings) -> Iterator
     return iter_jsonl_parallel(handle, default_region=settings.default_region)
 
 
-def _print_report(report: IngestReport) -> None:
+def _print_report(report: IngestReport, *, resolved: bool = True) -> None:
+    """The ingest's figures; the profiles' when its batches were resolved as they went in."""
+    profiles = (
+        f"; profiles created {report.profiles_created}, merged {report.profiles_merged}, "
+        f"split {report.profiles_split}"
+    )
     err.print(
         f"read {report.read}, created {report.created}, updated {report.updated}, "
-        f"rejected {len(report.rejected)}; profiles created {report.profiles_created}, "
-        f"merged {report.profiles_merged}, split {report.profiles_split}"
+        f"rejected {len(report.rejected)}"
+        + (profiles if resolved else "")
         + (f"; {report.generic_marked} values marked generic" if report.generic_marked else "")
         + (
             f"; {report.probabilistic_links} probabilistic links, "
@@ -328,11 +344,11 @@ def _load_demo(
             records = generate(seed=seed, customers=customers, employees=employees)
             with _progress() as progress:
                 task = progress.add_task("demo records", total=len(records))
-                report = ingest_lines(
+                report = ingest_lines(  # a bulk load: resolved once, below
                     writer, iter_json_array_items(records), settings=settings, origin="demo",
-                    on_batch=lambda n: progress.advance(task, n),
+                    on_batch=lambda n: progress.advance(task, n), resolve_now=False,
                 )  # fmt: skip
-            _print_report(report)
+            _print_report(report, resolved=False)
             err.print("resolving the demo with the match model (`directory resolve`) ...")
             _print_resolution(_resolve_with_progress(writer, settings))
         key = create_key(writer, role=Role.ADMIN, name="demo")

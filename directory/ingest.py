@@ -31,7 +31,7 @@ from resolvers.incremental import CANDIDATES, arriving_row, link_records, name_q
 from resolvers.leases import update_leases
 from resolvers.model import Record, utc_now, utc_text_or_none
 from resolvers.names import fold
-from resolvers.online import RESOLUTION_LOCK, ResolutionOutcome, resolve
+from resolvers.online import RESOLUTION_LOCK, ResolutionOutcome, resolve, update_generic
 from resolvers.records import ParsedLine
 from resolvers.skills import record_evidence, refresh_expertise
 
@@ -81,15 +81,23 @@ def ingest_lines(
     origin: str,
     report: IngestReport | None = None,
     on_batch: Callable[[int], None] | None = None,
+    resolve_now: bool = True,
 ) -> IngestReport:
-    """Ingest parsed lines in batches; `on_batch(n)` is told how many were read."""
+    """Ingest parsed lines in batches; `on_batch(n)` is told how many were read.
+
+    `resolve_now=False` (a bulk load) only writes the records, with their
+    identifiers' generic status, IP leases and skill evidence: profiles are left
+    to one batch resolution afterwards (`resolvers.batch.resolve_all`), which
+    decides the same, sooner than resolving each batch as it comes."""
     report = report or IngestReport()
     batches = _batches(lines, settings.batch_size, origin, writer.backend.prepared)
     for batch in _read_ahead(batches):
         report.read += batch.read
         report.rejected.extend(batch.rejected)
-        if batch.records:
+        if batch.records and resolve_now:
             ingest_batch(writer, batch, settings=settings, report=report)
+        elif batch.records:
+            write_batch(writer, batch, settings=settings, report=report)
         if on_batch is not None:
             on_batch(batch.read)
     for rejection in report.rejected:
@@ -200,14 +208,7 @@ def ingest_batch(
         writer.upsert_records(
             batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
         )
-        touched_ids = {  # those whose sharing can change a profile
-            i["key"]
-            for row in batch.rows
-            for i in row["identifiers"]
-            if i["strength"] in LINKING_STRENGTHS
-        }
-        for state in before.values():
-            touched_ids |= state.identifier_keys  # dropped ones may stop being shared
+        touched_ids = _touched(batch, before)
         leases = update_leases(
             writer, batch.records, authoritative=settings.ip_authoritative_sources,
             window=settings.ip_window,
@@ -247,9 +248,43 @@ def ingest_batch(
             if left:
                 _add(report, resolution(batch=left, identifier_keys=[]))
         _update_expertise(writer, batch, existing=before.keys())
-    valid = batch.read - len(batch.rejected)
-    report.created += len(keys) - len(before)
-    report.updated += valid - (len(keys) - len(before))
+    _count(report, batch, before)
+
+
+def write_batch(
+    writer: GraphWriter, batch: Batch, *, settings: Settings, report: IngestReport
+) -> None:
+    """Upsert one batch without resolving it: what `ingest_batch` writes before
+    it resolves (see `ingest_lines`)."""
+    with writer.lock_reading(RESOLUTION_LOCK, _start(writer, batch.records, False)) as start:
+        before = start.states
+        writer.upsert_records(
+            batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
+        )
+        shared = update_generic(writer, sorted(_touched(batch, before)), settings.generic_threshold)
+        report.generic_marked += len(shared.changed)
+        update_leases(
+            writer, batch.records, authoritative=settings.ip_authoritative_sources,
+            window=settings.ip_window,
+        )  # fmt: skip
+        writer.set_evidence(_changed_evidence(batch, existing=before.keys()))
+    _count(report, batch, before)
+
+
+def _touched(batch: Batch, before: Mapping[str, RecordState]) -> set[str]:
+    """The linking identifiers whose sharing the batch can change: those its
+    records carry, and those they carried before (dropped ones may stop being shared)."""
+    touched = {i["key"] for row in batch.rows for i in row["identifiers"]
+               if i["strength"] in LINKING_STRENGTHS}  # fmt: skip
+    for state in before.values():
+        touched |= state.identifier_keys
+    return touched
+
+
+def _count(report: IngestReport, batch: Batch, before: Mapping[str, RecordState]) -> None:
+    new = len(batch.records) - len(before)
+    report.created += new
+    report.updated += batch.read - len(batch.rejected) - new
 
 
 def _start(writer: GraphWriter, records: Sequence[Record], arriving: bool) -> Reads[BatchStart]:
@@ -269,11 +304,15 @@ def _start(writer: GraphWriter, records: Sequence[Record], arriving: bool) -> Re
 def _update_expertise(writer: GraphWriter, batch: Batch, *, existing: Set[str]) -> None:
     """Store what the batch's records are evidence of, and recompute what the
     employees among them know (their profiles may also have just merged)."""
-    changed = [row for row in batch.evidence if row["evidence"] or row["key"] in existing]
-    writer.set_evidence(changed)
+    writer.set_evidence(_changed_evidence(batch, existing=existing))
     employees = [row["key"] for row in batch.evidence if row["kind"] == "employee"]
     if employees:
         refresh_expertise(writer, writer.record_profiles(employees).values())
+
+
+def _changed_evidence(batch: Batch, *, existing: Set[str]) -> list[dict[str, Any]]:
+    """The batch's records with evidence, and stored ones whose evidence may be gone."""
+    return [row for row in batch.evidence if row["evidence"] or row["key"] in existing]
 
 
 def _add(report: IngestReport, outcome: ResolutionOutcome) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from directory.auth import Role
+from directory.demo_data import generate_large_with_truth
 from directory.ingest import MODELS
 from directory.settings import Settings
 from graph.embedded import open_embedded
@@ -130,6 +131,37 @@ def test_the_resolve_command(tmp_path: Path) -> None:
     again = run(data_dir, "resolve")
     assert "nothing to resolve" in " ".join(again.stderr.split())
     assert "--train" in run(data_dir, "resolve", "--help").stdout
+
+
+def test_a_bulk_load_decides_as_ingest_then_resolve(tmp_path: Path) -> None:
+    records = [record for record, _ in generate_large_with_truth(1500)]
+    source = tmp_path / "records.jsonl"
+    lines = [json.dumps(record) for record in records]
+    lines.insert(700, json.dumps({"source": "crm", "name": "no id"}))
+    source.write_text("".join(line + "\n" for line in lines))
+    one_by_one, bulk = tmp_path / "one-by-one", tmp_path / "bulk"
+    assert run(one_by_one, "ingest", str(source)).returncode == 1
+    assert run(one_by_one, "resolve").returncode == 0
+
+    loaded = run(bulk, "ingest", "--bulk", str(source))
+    said = " ".join(loaded.stderr.split())
+    assert loaded.returncode == 1, said  # one line rejected, the others in
+    assert "read 1501, created 1500, updated 0, rejected 1" in said
+    assert f"{source}:701" in said
+    assert "(trained now)" in said
+    assert "probabilistic links" in said
+    assert "profiles created" not in said  # the batches were not resolved one by one
+    assert _partition(bulk) == _partition(one_by_one)
+    assert "nothing to resolve" in " ".join(run(bulk, "resolve").stderr.split())
+
+
+def _partition(data_dir: Path) -> set[frozenset[str]]:
+    """The records of each profile (whatever the profiles' ids)."""
+    exported = run(data_dir, "export", "assignments")
+    members: dict[str, set[str]] = defaultdict(set)
+    for row in map(json.loads, exported.stdout.splitlines()):
+        members[row["profile_id"]].add(f"{row['source']}/{row['source_id']}")
+    return {frozenset(keys) for keys in members.values()}
 
 
 WHY = """query($a: String!, $b: String!) { why(a: $a, b: $b) {
