@@ -24,7 +24,7 @@ from directory.settings import Settings
 from graph.backend import Reads
 from graph.judgements import JUDGED
 from graph.model import LINKING_STRENGTHS, BatchStart, RecordRow, RecordState
-from graph.store import GraphWriter
+from graph.store import GraphWriter, RecordLoad
 from resolvers.explain import ModelCache
 from resolvers.identifiers import strength
 from resolvers.incremental import CANDIDATES, arriving_row, link_records, name_queries
@@ -36,6 +36,9 @@ from resolvers.records import ParsedLine
 from resolvers.skills import record_evidence, refresh_expertise
 
 log = logging.getLogger("directory.ingest")
+
+# How long a bulk load may hold the resolution lock (others wait that long at most).
+_LOAD_LEASE_S = 3600.0
 
 # The match model, once `directory resolve` has trained one: new records are
 # then linked as they arrive (the online executor).
@@ -90,16 +93,20 @@ def ingest_lines(
     to one batch resolution afterwards (`resolvers.batch.resolve_all`), which
     decides the same, sooner than resolving each batch as it comes."""
     report = report or IngestReport()
-    batches = _batches(lines, settings.batch_size, origin, writer.backend.prepared)
-    for batch in _read_ahead(batches):
-        report.read += batch.read
-        report.rejected.extend(batch.rejected)
-        if batch.records and resolve_now:
-            ingest_batch(writer, batch, settings=settings, report=report)
-        elif batch.records:
-            write_batch(writer, batch, settings=settings, report=report)
-        if on_batch is not None:
-            on_batch(batch.read)
+    loaded = not resolve_now and _load_new_graph(
+        writer, lines, settings=settings, origin=origin, report=report, on_batch=on_batch
+    )
+    if not loaded:
+        prepare = writer.backend.prepared
+        for batch in _read_ahead(_batches(lines, settings.batch_size, origin, prepare)):
+            report.read += batch.read
+            report.rejected.extend(batch.rejected)
+            if batch.records and resolve_now:
+                ingest_batch(writer, batch, settings=settings, report=report)
+            elif batch.records:
+                write_batch(writer, batch, settings=settings, report=report)
+            if on_batch is not None:
+                on_batch(batch.read)
     for rejection in report.rejected:
         log.warning("rejected %s line %d: %s", rejection.origin, rejection.line, rejection.reason)
     log.info(
@@ -109,6 +116,83 @@ def ingest_lines(
         report.profiles_split,
     )  # fmt: skip
     return report
+
+
+def _load_new_graph(
+    writer: GraphWriter,
+    lines: Iterable[ParsedLine],
+    *,
+    settings: Settings,
+    origin: str,
+    report: IngestReport,
+    on_batch: Callable[[int], None] | None,
+) -> bool:
+    """A bulk load into a graph that holds nothing yet, built at once
+    (`GraphWriter.loading_records`); then what `write_batch` adds besides the
+    records. False, reading nothing, when the graph cannot be built so."""
+    with writer.lock(RESOLUTION_LOCK, lease_s=_LOAD_LEASE_S, wait_s=_LOAD_LEASE_S):
+        with writer.loading_records(utc_now()) as records:
+            if records is None:
+                return False
+            load = _Load(records, settings)
+            for batch in _read_ahead(_batches(lines, settings.batch_size, origin, None)):
+                report.read += batch.read
+                report.rejected.extend(batch.rejected)
+                load.add(batch, report)
+                if on_batch is not None:
+                    on_batch(batch.read)
+        load.complete(writer, report)
+    return True
+
+
+class _Load:
+    """The records of a bulk load into a new graph, and what is written once
+    they are all in: records read twice (updates, as `write_batch` writes them),
+    which shared values are generic, IP leases, skill evidence."""
+
+    def __init__(self, records: RecordLoad, settings: Settings) -> None:
+        self.records, self.settings = records, settings
+        self.again: list[Batch] = []
+        self.sighted: list[Record] = []  # those seen on an IP at a time (for the leases)
+        self.evidence: list[dict[str, Any]] = []
+
+    def add(self, batch: Batch, report: IngestReport) -> None:
+        again = {row["key"] for row in self.records.add(batch.rows)}
+        if again:
+            self.again.append(batch.only(again))
+        new = len(batch.records) - len(again)
+        report.created += new
+        report.updated += batch.read - len(batch.rejected) - new
+        if self.settings.ip_authoritative_sources:
+            self.sighted += [r for r in batch.records if r.key not in again and _sighted(r)]
+        self.evidence += [row for row in batch.evidence if row["evidence"]]
+
+    def complete(self, writer: GraphWriter, report: IngestReport) -> None:
+        settings, size = self.settings, self.settings.batch_size
+        for batch in self.again:
+            _write(
+                writer,
+                batch,
+                writer.record_state([r.key for r in batch.records]),
+                settings=settings,
+                report=IngestReport(),
+            )  # counted as they were read
+        shared = self.records.shared()
+        for start in range(0, len(shared), size):
+            found = update_generic(writer, shared[start : start + size], settings.generic_threshold)
+            report.generic_marked += len(found.changed)
+        for start in range(0, len(self.sighted), size):
+            update_leases(
+                writer, self.sighted[start : start + size],
+                authoritative=settings.ip_authoritative_sources, window=settings.ip_window,
+            )  # fmt: skip
+        for start in range(0, len(self.evidence), size):
+            writer.set_evidence(self.evidence[start : start + size])
+        writer.backend.flush()
+
+
+def _sighted(record: Record) -> bool:
+    return any(i.type == "ip" and i.seen_at is not None for i in record.identifiers)
 
 
 @dataclass
@@ -125,8 +209,11 @@ class Batch:
     evidence: list[dict[str, Any]]  # per record: the skills it is evidence of
 
     @staticmethod
-    def of(parsed: Sequence[ParsedLine], origin: str, prepare: Callable[[Any], object]) -> Batch:
-        """Sort a chunk of parsed lines into records to write and rejections."""
+    def of(
+        parsed: Sequence[ParsedLine], origin: str, prepare: Callable[[Any], object] | None
+    ) -> Batch:
+        """Sort a chunk of parsed lines into records to write and rejections;
+        `prepare` None: for a bulk load (neither prepared nor resolution rows)."""
         latest: dict[str, Record] = {}
         rejected = []
         for line in parsed:
@@ -141,15 +228,23 @@ class Batch:
             rejected,
             records,
             rows,
-            prepare(rows),
+            prepare(rows) if prepare else None,
             # New records' rows: what resolution reads of them once written.
-            [arriving_row(r, {}).for_resolution() for r in records],
+            [arriving_row(r, {}).for_resolution() for r in records] if prepare else [],
             [_evidence_row(r) for r in records],
         )
 
+    def only(self, keys: Set[str]) -> Batch:
+        """The batch's records of these keys (nothing read, nothing rejected)."""
+        kept = [i for i, record in enumerate(self.records) if record.key in keys]
+        return Batch(
+            0, [], [self.records[i] for i in kept], [self.rows[i] for i in kept], None, [],
+            [self.evidence[i] for i in kept],
+        )  # fmt: skip
+
 
 def _batches(
-    lines: Iterable[ParsedLine], size: int, origin: str, prepare: Callable[[Any], object]
+    lines: Iterable[ParsedLine], size: int, origin: str, prepare: Callable[[Any], object] | None
 ) -> Iterator[Batch]:
     chunk: list[ParsedLine] = []
     for parsed in lines:
@@ -257,17 +352,28 @@ def write_batch(
     """Upsert one batch without resolving it: what `ingest_batch` writes before
     it resolves (see `ingest_lines`)."""
     with writer.lock_reading(RESOLUTION_LOCK, _start(writer, batch.records, False)) as start:
-        before = start.states
-        writer.upsert_records(
-            batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
-        )
-        shared = update_generic(writer, sorted(_touched(batch, before)), settings.generic_threshold)
-        report.generic_marked += len(shared.changed)
-        update_leases(
-            writer, batch.records, authoritative=settings.ip_authoritative_sources,
-            window=settings.ip_window,
-        )  # fmt: skip
-        writer.set_evidence(_changed_evidence(batch, existing=before.keys()))
+        _write(writer, batch, start.states, settings=settings, report=report)
+
+
+def _write(
+    writer: GraphWriter,
+    batch: Batch,
+    before: Mapping[str, RecordState],
+    *,
+    settings: Settings,
+    report: IngestReport,
+) -> None:
+    """`write_batch` under the lock, `before` the stored state of its records."""
+    writer.upsert_records(
+        batch.rows, existing=before.keys(), now=utc_now(), prepared_rows=batch.prepared_rows
+    )
+    shared = update_generic(writer, sorted(_touched(batch, before)), settings.generic_threshold)
+    report.generic_marked += len(shared.changed)
+    update_leases(
+        writer, batch.records, authoritative=settings.ip_authoritative_sources,
+        window=settings.ip_window,
+    )  # fmt: skip
+    writer.set_evidence(_changed_evidence(batch, existing=before.keys()))
     _count(report, batch, before)
 
 

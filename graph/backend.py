@@ -15,9 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from graph.errors import GraphError
+
+if TYPE_CHECKING:
+    from graph.falkordb_bulk import BulkGraph
 
 log = logging.getLogger("graph")
 
@@ -90,6 +93,12 @@ class GraphBackend(ABC):
         sent = [*self._take_pending(), *statements]
         name = "+".join(s.name for s in sent)
         return self._timed(name, lambda: self._write(sent))[len(sent) - len(statements) :]
+
+    def new_graph_in_bulk(self) -> BulkGraph | None:
+        """A builder of the whole graph in bulk, when the engine has one and the
+        graph holds no node yet. The graph is then made anew: its schema must be
+        ensured again once it is built. None otherwise (write with statements)."""
+        return None
 
     def write_later(self, *statements: Statement) -> None:
         """Write statements whose rows nobody reads: at once, or, inside

@@ -8,9 +8,12 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from graph.backend import Dialect, GraphBackend, Row, SchemaSpec, Statement
+from graph.errors import GraphError
+from graph.falkordb_bulk import BulkGraph
 from graph.falkordb_wire import Command, Wire
 
 # Compact result cell types (FalkorDB's ResultSetScalarTypes).
@@ -185,6 +188,26 @@ class FalkorDBBackend(GraphBackend):
                     "GRAPH.CONSTRAINT", "CREATE", self._graph_name, "UNIQUE", "NODE", label,
                     "PROPERTIES", "1", prop,
                 )  # fmt: skip
+        self._wait_operational()
+
+    def _wait_operational(self, timeout_s: float = 1800.0) -> None:
+        """Wait for indexes and constraints made on a graph with nodes: FalkorDB
+        builds them in the background, and a query planned on an index under
+        construction misses the nodes it has not reached yet."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            statuses = [
+                row[0]
+                for procedure in ("db.indexes", "db.constraints")
+                for row in self._graph.query(f"CALL {procedure}() YIELD status RETURN status")
+                .result_set
+            ]  # fmt: skip
+            if all(status == "OPERATIONAL" for status in statuses):
+                return
+            if "FAILED" in statuses:
+                raise GraphError("schema", f"an index or constraint failed: {statuses}")
+            time.sleep(0.05)
+        raise GraphError("schema", f"indexes still under construction after {timeout_s:.0f} s")
 
     def _existing_schema(self) -> tuple[set[tuple[str, str]], ...]:
         ranges: set[tuple[str, str]] = set()
@@ -207,6 +230,19 @@ class FalkorDBBackend(GraphBackend):
         for label, props in constraints:
             uniques.update((label, prop) for prop in props)
         return ranges, texts, uniques
+
+    def new_graph_in_bulk(self) -> BulkGraph | None:
+        if self.read(Statement("count_nodes", "MATCH (n) RETURN count(n) AS n", {}))[0]["n"]:
+            return None
+        # GRAPH.BULK builds a graph that does not exist: the empty one goes
+        # (with its indexes, made again once the graph is built).
+        self._db.connection.execute_command("GRAPH.DELETE", self._graph_name)
+
+        def send(args: list[Any]) -> None:
+            command = partial(self._db.connection.execute_command, "GRAPH.BULK", self._graph_name)
+            self._timed("bulk", lambda: command(*args))
+
+        return BulkGraph(send)
 
     def health(self) -> bool:
         try:

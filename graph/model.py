@@ -86,6 +86,7 @@ class IdentifierUsage:
     generic: bool
     records: int
     names: list[str]
+    people: int | None = None  # as stored: counted when it was last marked
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 from graph.backend import Reads, Row, Statement, T
 from graph.errors import GraphError
 from graph.expertise import ExpertiseStore
+from graph.falkordb_bulk import BulkGraph, Node
 from graph.judgements import JudgementStore
 from graph.model import (
     LINKING_STRENGTHS,
@@ -30,6 +31,7 @@ from graph.model import (
     RecordState,
 )
 from graph.reader import link_from_row, settings_from, settings_statement
+from graph.schema import ensure_schema
 
 CURRENT_MODEL = "match_model"
 RECORDS_CHANGED_AT = "records_changed_at"  # set by every upsert
@@ -62,6 +64,57 @@ _LINK_GROUP = (
     "WITH p, g UNWIND g.links AS l MATCH (r:Record {key: l.record}) "
     "CREATE (r)-[:IN {rule: l.rule, via: l.via, via_record: l.via_record, linked_at: $now}]->(p)"
 )
+
+
+# What a record row (see `GraphWriter.upsert_records`) stores on its node.
+_RECORD_FIELDS = ("key", "source", "source_id", "kind", "observed_at", "name", "search_name",
+                  "text", "topics", "attributes")  # fmt: skip
+_IDENTIFIER_FIELDS = ("key", "type", "value", "strength")
+
+
+class RecordLoad:
+    """Records going into a new graph in bulk (`GraphWriter.loading_records`),
+    stored as `upsert_records` stores new ones."""
+
+    def __init__(self, bulk: BulkGraph, now: str) -> None:
+        self._bulk, self._now = bulk, now
+        bulk.label("Record", [*_RECORD_FIELDS, "ingested_at", "updated_at"])
+        bulk.label("Identifier", [*_IDENTIFIER_FIELDS, "generic"])
+        bulk.edge_type("HAS", ["first_seen", "last_seen", "seen_at"])
+        self.records: set[str] = set()
+        self._identifiers: dict[str, Node] = {}
+        self._carriers: dict[str, int] = {}  # linking identifier key -> records carrying it
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add new records' rows; those already in the load are left out and
+        returned (to be written as updates once the load is in)."""
+        again = []
+        for row in rows:
+            if row["key"] in self.records:
+                again.append(row)
+                continue
+            self.records.add(row["key"])
+            values = [row[name] for name in _RECORD_FIELDS]
+            record = self._bulk.node("Record", [*values, self._now, self._now])
+            for ident in row["identifiers"]:
+                node = self._identifier(ident)
+                if ident["strength"] in LINKING_STRENGTHS:
+                    self._carriers[ident["key"]] = self._carriers.get(ident["key"], 0) + 1
+                self._bulk.edge("HAS", record, node, [self._now, self._now, ident["seen_at"]])
+            self._bulk.flush_if_full()
+        return again
+
+    def shared(self) -> list[str]:
+        """The linking identifiers two records or more carry (whose generic
+        status is to count), sorted."""
+        return sorted(key for key, records in self._carriers.items() if records > 1)
+
+    def _identifier(self, ident: dict[str, Any]) -> Node:
+        node = self._identifiers.get(ident["key"])
+        if node is None:
+            values = [ident[name] for name in _IDENTIFIER_FIELDS]
+            node = self._identifiers[ident["key"]] = self._bulk.node("Identifier", [*values, False])
+        return node
 
 
 class GraphWriter(JudgementStore, ExpertiseStore):
@@ -163,15 +216,31 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         if statements:
             self.backend.write_later(*statements)
 
+    @contextmanager
+    def loading_records(self, now: str) -> Iterator[RecordLoad | None]:
+        """A bulk load of records into a new graph, when the engine can build
+        one and the graph holds no node yet (None otherwise: write them with
+        `upsert_records`). The schema is made once the records are in."""
+        bulk = self.backend.new_graph_in_bulk()
+        if bulk is None:
+            yield None
+            return
+        load = RecordLoad(bulk, now)
+        try:
+            yield load
+        finally:
+            bulk.finish()
+            ensure_schema(self.backend)
+            if load.records:
+                self.set_setting(RECORDS_CHANGED_AT, now)
+
     @staticmethod
     def _create_records(rows: object, now: str) -> Statement:
         # CREATE, not MERGE: one pass, no lookups of records that cannot exist.
+        fields = ", ".join(f"{name}: row.{name}" for name in _RECORD_FIELDS)
         return Statement(
             "create_records",
-            "UNWIND $rows AS row CREATE (r:Record {key: row.key, source: row.source, "
-            "source_id: row.source_id, kind: row.kind, observed_at: row.observed_at, "
-            "name: row.name, search_name: row.search_name, text: row.text, "
-            "topics: row.topics, attributes: row.attributes, "
+            f"UNWIND $rows AS row CREATE (r:Record {{{fields}, "
             "ingested_at: $now, updated_at: $now}) "
             "WITH r, row UNWIND row.identifiers AS ident "
             "MERGE (i:Identifier {key: ident.key}) ON CREATE SET i.type = ident.type, "
@@ -264,12 +333,14 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             "UNWIND $keys AS k MATCH (i:Identifier {key: k})<-[:HAS]-(r:Record) "
             "WHERE i.strength IN $linking "
             "WITH i, count(r) AS n, collect(r.name) AS names WHERE n > 1 OR i.generic "
-            "RETURN i.key AS key, i.generic AS generic, n, names[..$max_names] AS names",
+            "RETURN i.key AS key, i.generic AS generic, n, names[..$max_names] AS names, "
+            "i.people AS people",
             keys=list(keys),
             linking=LINKING_STRENGTHS,
             max_names=max_names,
         )
-        return [IdentifierUsage(r["key"], bool(r["generic"]), r["n"], r["names"]) for r in rows]
+        return [IdentifierUsage(r["key"], bool(r["generic"]), r["n"], r["names"], r["people"])
+                for r in rows]  # fmt: skip
 
     def set_generic(self, people_by_key: dict[str, tuple[bool, int]]) -> None:
         """Mark identifiers generic (or not) with the number of people seen on them."""

@@ -124,9 +124,11 @@ def may_be_same_person(a: str, b: str) -> bool:
 
 
 def count_people(names: list[str]) -> int:
-    """How many different people a list of names shows at least (greedy grouping)."""
+    """How many different people a list of names shows at least (greedy
+    grouping, in sorted order: the count must not depend on the order the
+    graph returns the names in)."""
     groups: list[list[str]] = []
-    for name in dict.fromkeys(names):
+    for name in sorted(set(names)):
         if not words(name):
             continue
         for group in groups:

@@ -73,8 +73,12 @@ def update_generic(
         if generic != usage.generic:
             changes[usage.key] = (generic, people)
             found.changed.add(usage.key)
+        elif generic and people != usage.people:  # still generic, by more people or fewer
+            changes[usage.key] = (generic, people)
+    if found.changed:
+        flipped = sorted(found.changed)
+        log.info("generic status changed for %d identifiers: %s", len(flipped), flipped[:5])
     if changes:
-        log.info("generic status changed for %d identifiers: %s", len(changes), sorted(changes)[:5])
         writer.set_generic(changes)
     return found
 

@@ -260,17 +260,33 @@ def parse_record(obj: object, *, default_region: str | None = None) -> Record:
     name = _optional_text(data.get("name"), "name")
     attributes = _attributes(data.get("attributes"))
     region = attributes.get("country", default_region)
-    return Record(
-        source=source,
-        source_id=source_id,
-        kind=kind,
-        observed_at=observed_at,
-        name=name,
-        identifiers=_identifiers(data.get("identifiers"), region),
-        attributes=attributes,
-        text=_optional_text(data.get("text"), "text"),
-        topics=_topics(data.get("topics")),
+    return _without_nul(
+        Record(
+            source=source,
+            source_id=source_id,
+            kind=kind,
+            observed_at=observed_at,
+            name=name,
+            identifiers=_identifiers(data.get("identifiers"), region),
+            attributes=attributes,
+            text=_optional_text(data.get("text"), "text"),
+            topics=_topics(data.get("topics")),
+        )
     )
+
+
+def _without_nul(record: Record) -> Record:
+    """The record, unless a text holds a NUL character (JSON's \\u0000): the
+    graph's engines cannot store one (it ends a string)."""
+    texts = [("source", record.source), ("source_id", record.source_id),
+             ("name", record.name), ("text", record.text)]  # fmt: skip
+    texts += [(f"attributes.{k}", f"{k}{v}") for k, v in record.attributes.items()]
+    texts += [(f"topics[{i}]", topic) for i, topic in enumerate(record.topics)]
+    texts += [(f"identifiers[{i}].value", i_.value) for i, i_ in enumerate(record.identifiers)]
+    for field, text in texts:
+        if text and "\x00" in text:
+            raise RecordError(field, "contains a NUL character (\\u0000), which cannot be stored")
+    return record
 
 
 def record_to_json(record: Record) -> dict[str, object]:

@@ -80,6 +80,11 @@ def graph(request: pytest.FixtureRequest, embedded_dir: Path) -> Iterator[GraphW
 @pytest.fixture
 def falkor(embedded_dir: Path) -> Iterator[GraphWriter]:
     """A fresh embedded graph only, for tests about the service rather than the engine."""
+    yield from fresh_embedded_graph(embedded_dir)
+
+
+def fresh_embedded_graph(embedded_dir: Path) -> Iterator[GraphWriter]:
+    """A new, empty graph on the session's embedded server, closed after."""
     backend = open_embedded(embedded_dir, graph_name=f"test-{uuid.uuid4().hex[:12]}")
     ensure_schema(backend)
     yield GraphWriter(backend)

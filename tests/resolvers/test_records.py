@@ -80,6 +80,7 @@ BAD_EMAIL_THIRD = [
     {"type": "email", "value": "carlos.gmail.com"},
 ]
 ALL_FIELDS = "source, source_id, kind, observed_at, name, identifiers, attributes, text, topics"
+NUL = "contains a NUL character (\\u0000), which cannot be stored"
 TIMESTAMP = "expected an ISO-8601 timestamp such as '2026-03-01T10:00:00Z'"
 SCALAR = "expected a string, number, boolean or null"
 
@@ -139,6 +140,10 @@ SCALAR = "expected a string, number, boolean or null"
         (base(attributes={" ": "x"}), "attributes: empty attribute name"),
         (base(topics="billing"), "topics: expected a JSON array of strings, got a string"),
         (base(topics=["billing", 1]), "topics[1]: expected a string, got a number"),
+        (base(name="Ana\x00"), f"name: {NUL}"),
+        (base(text="hi\x00there"), f"text: {NUL}"),
+        (base(attributes={"city": "Lyon\x00"}), f"attributes.city: {NUL}"),
+        (base(topics=["ok", "\x00"]), f"topics[1]: {NUL}"),
         (base(nmae="Ana"), f"unknown field 'nmae' (did you mean 'name'?); expected {ALL_FIELDS}"),
         (
             base(foo=1, topic=["x"]),

@@ -1,0 +1,133 @@
+"""Bulk loads (`directory ingest --bulk`): a graph that holds nothing yet is
+built at once (FalkorDB's GRAPH.BULK) with what ingest stores, then resolved
+in one batch run; a graph with records gets the same through statements."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from directory.ingest import IngestReport, ingest_lines
+from directory.settings import Settings
+from graph import falkordb_bulk
+from graph.backend import Statement
+from graph.store import GraphWriter
+from resolvers.batch import resolve_all
+from resolvers.records import iter_json_array_items
+from tests.conftest import fresh_embedded_graph
+from tests.helpers import load, rec
+from tests.resolvers.population import population
+
+_STORED = Statement(
+    "stored",
+    "MATCH (r:Record) OPTIONAL MATCH (r)-[h:HAS]->(i:Identifier) WITH r, h, i ORDER BY i.key "
+    "RETURN r.key AS key, properties(r) AS record, "
+    "collect([properties(h), properties(i)]) AS identifiers ORDER BY key",
+    {},
+)
+_MOMENTS = {"ingested_at", "updated_at", "first_seen", "last_seen"}  # when it was written
+
+
+def _bulk(writer: GraphWriter, records: list[dict[str, Any]], settings: Settings) -> IngestReport:
+    parsed = iter_json_array_items(records, default_region=settings.default_region)
+    return ingest_lines(writer, parsed, settings=settings, origin="bulk", resolve_now=False)
+
+
+def _stored(writer: GraphWriter) -> list[tuple[str, dict[str, Any], list[list[dict[str, Any]]]]]:
+    """Every record with its identifiers and their edges, as stored."""
+
+    def plain(props: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: v for k, v in (props or {}).items() if k not in _MOMENTS}
+
+    return [
+        (row["key"], plain(row["record"]), [[plain(h), plain(i)] for h, i in row["identifiers"]])
+        for row in writer.backend.read(_STORED)
+    ]
+
+
+@pytest.fixture
+def other(embedded_dir: Path) -> Iterator[GraphWriter]:
+    """A second fresh graph, to compare with `falkor`."""
+    yield from fresh_embedded_graph(embedded_dir)
+
+
+def _records() -> list[dict[str, Any]]:
+    """A population with what a bulk load must store as ingest does: odd texts,
+    topics, an IP seen at a time, a family email (generic), a record read twice."""
+    names = ["Ana Ruiz", "Luis Ruiz", "Eva Ruiz", "Pablo Ruiz"]
+    family = [rec("crm", f"F{i}", name, email="family@example.org") for i, name in enumerate(names)]
+    odd = 'Zoë "Z" O\'Brien \\ back\nslash — 東京 🚀 `tick` $param'
+    return [
+        *population(people=30)[0],
+        *family,
+        dict(rec("blog", "odd", odd, email="z@x.org"), text=odd, topics=["ipv6", "bgp"]),
+        rec("web", "s1", None, ip="203.0.113.9") | {"identifiers": [
+            {"type": "ip", "value": "203.0.113.9", "seen_at": "2026-03-01T10:00:00Z"}]},
+        rec("crm", "twice", "First Name", email="twice@example.org"),
+        rec("crm", "twice", "Second Name", email="twice@example.org"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("query_bytes", [64 << 20, 2000])  # 2000: many queries, edges across
+def test_a_bulk_load_stores_what_ingest_stores(
+    falkor: GraphWriter,
+    other: GraphWriter,
+    settings: Settings,
+    *,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    query_bytes: int,
+) -> None:
+    monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", query_bytes)
+    records = _records()
+    with caplog.at_level(logging.DEBUG, logger="graph"):
+        report = _bulk(falkor, records, settings)
+    queries = sum("query bulk took" in message for message in caplog.messages)  # GRAPH.BULK
+    assert queries == 1 if query_bytes > 2000 else queries > 5
+    assert (report.read, report.created, report.updated) == (len(records), len(records) - 1, 1)
+    assert report.generic_marked == 1  # the family's email
+    load(other, records, settings)
+    bulk, ingested = _stored(falkor), _stored(other)
+    assert len(bulk) == len(records) - 1
+    names = {key: record.get("name") for key, record, _ in bulk}
+    assert names["crm/twice"] == "Second Name"  # the last one read wins
+    assert bulk == ingested
+
+
+def test_a_graph_with_records_is_loaded_by_statements(
+    falkor: GraphWriter, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    load(falkor, [rec("crm", "1", "Ana Ruiz", email="ana@example.org")], settings)
+    with caplog.at_level(logging.DEBUG, logger="graph"):
+        report = _bulk(falkor, _records(), settings)
+    assert not any("query bulk took" in message for message in caplog.messages)
+    assert report.created == len(_records()) - 1
+    again = _bulk(falkor, _records(), settings)
+    assert (again.created, again.updated) == (0, len(_records()))
+    assert falkor.count_of("Record") == len(_records())  # never duplicated
+
+
+def test_records_loaded_in_bulk_are_found_by_the_online_matcher(
+    falkor: GraphWriter, other: GraphWriter, settings: Settings
+) -> None:
+    """The indexes (the full-text one on names too) cover what the bulk load
+    wrote: records arriving later are linked as they are in a graph ingested
+    batch by batch."""
+    records, truth = population(people=80)
+    late = {f"crm/B{p}" for p in range(40, 80)} | {f"twitter/T{p}" for p in range(40, 80)}
+    first = [r for r in records if f"{r['source']}/{r['source_id']}" not in late]
+    arriving = [r for r in records if f"{r['source']}/{r['source_id']}" in late]
+    linked = []
+    for writer, write in ((falkor, _bulk), (other, load)):
+        write(writer, first, settings)
+        resolve_all(writer, thresholds=settings.thresholds, source_rank=settings.source_rank)
+        report = load(writer, arriving, settings)
+        assert report.probabilistic_links > 0
+        edges = writer.match_edges(sorted(late))
+        linked.append({(e.left, e.right, round(e.weight, 9)) for e in edges})
+    assert linked[0] == linked[1]
+    assert all(truth[left] == truth[right] for left, right, _ in linked[0])
