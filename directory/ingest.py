@@ -31,7 +31,14 @@ from resolvers.incremental import CANDIDATES, arriving_row, link_records, name_q
 from resolvers.leases import update_leases
 from resolvers.model import Record, utc_now, utc_text_or_none
 from resolvers.names import fold
-from resolvers.online import RESOLUTION_LOCK, ResolutionOutcome, resolve, update_generic
+from resolvers.online import (
+    NAMES_SAMPLED,
+    RESOLUTION_LOCK,
+    ResolutionOutcome,
+    resolve,
+    store_generic,
+    update_generic,
+)
 from resolvers.records import ParsedLine
 from resolvers.skills import record_evidence, refresh_expertise
 
@@ -169,18 +176,13 @@ class _Load:
 
     def complete(self, writer: GraphWriter, report: IngestReport) -> None:
         settings, size = self.settings, self.settings.batch_size
+        # From the names loaded; the records read again recount theirs below.
+        usage = self.records.usage(NAMES_SAMPLED)
+        found = store_generic(writer, usage, settings.generic_threshold)
+        report.generic_marked += len(found.changed)
         for batch in self.again:
-            _write(
-                writer,
-                batch,
-                writer.record_state([r.key for r in batch.records]),
-                settings=settings,
-                report=IngestReport(),
-            )  # counted as they were read
-        shared = self.records.shared()
-        for start in range(0, len(shared), size):
-            found = update_generic(writer, shared[start : start + size], settings.generic_threshold)
-            report.generic_marked += len(found.changed)
+            before = writer.record_state([r.key for r in batch.records])
+            _write(writer, batch, before, settings=settings, report=IngestReport())  # counted
         for start in range(0, len(self.sighted), size):
             update_leases(
                 writer, self.sighted[start : start + size],

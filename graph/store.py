@@ -70,6 +70,7 @@ _LINK_GROUP = (
 _RECORD_FIELDS = ("key", "source", "source_id", "kind", "observed_at", "name", "search_name",
                   "text", "topics", "attributes")  # fmt: skip
 _IDENTIFIER_FIELDS = ("key", "type", "value", "strength")
+_NAMES_KEPT = 64  # per identifier, as many as resolution samples (at least)
 
 
 class RecordLoad:
@@ -81,9 +82,12 @@ class RecordLoad:
         bulk.label("Record", [*_RECORD_FIELDS, "ingested_at", "updated_at"])
         bulk.label("Identifier", [*_IDENTIFIER_FIELDS, "generic"])
         bulk.edge_type("HAS", ["first_seen", "last_seen", "seen_at"])
+        self._stamps = (now, now)  # ingested and updated; first and last seen
         self.records: set[str] = set()
         self._identifiers: dict[str, Node] = {}
-        self._carriers: dict[str, int] = {}  # linking identifier key -> records carrying it
+        # Per linking identifier: how many records carry it, and the first
+        # names they have (what `GraphWriter.identifier_usage` would read).
+        self._carriers: dict[str, list[Any]] = {}
 
     def add(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add new records' rows; those already in the load are left out and
@@ -94,20 +98,31 @@ class RecordLoad:
                 again.append(row)
                 continue
             self.records.add(row["key"])
-            values = [row[name] for name in _RECORD_FIELDS]
-            record = self._bulk.node("Record", [*values, self._now, self._now])
+            record = self._bulk.node("Record", [*[row[f] for f in _RECORD_FIELDS], *self._stamps])
             for ident in row["identifiers"]:
                 node = self._identifier(ident)
                 if ident["strength"] in LINKING_STRENGTHS:
-                    self._carriers[ident["key"]] = self._carriers.get(ident["key"], 0) + 1
-                self._bulk.edge("HAS", record, node, [self._now, self._now, ident["seen_at"]])
+                    self._carried(ident["key"], row["name"])
+                self._bulk.edge("HAS", record, node, [*self._stamps, ident["seen_at"]])
             self._bulk.flush_if_full()
         return again
 
-    def shared(self) -> list[str]:
-        """The linking identifiers two records or more carry (whose generic
-        status is to count), sorted."""
-        return sorted(key for key, records in self._carriers.items() if records > 1)
+    def usage(self, max_names: int) -> list[IdentifierUsage]:
+        """`GraphWriter.identifier_usage` of the linking identifiers two
+        records or more carry, from what was loaded (none is generic yet)."""
+        return [
+            IdentifierUsage(key, False, carried[0], carried[1:][:max_names])
+            for key, carried in sorted(self._carriers.items())
+            if carried[0] > 1
+        ]
+
+    def _carried(self, key: str, name: str | None) -> None:
+        carried = self._carriers.get(key)
+        if carried is None:
+            carried = self._carriers[key] = [0]
+        carried[0] += 1
+        if name is not None and len(carried) <= _NAMES_KEPT:
+            carried.append(name)
 
     def _identifier(self, ident: dict[str, Any]) -> Node:
         node = self._identifiers.get(ident["key"])

@@ -125,10 +125,10 @@ def may_be_same_person(a: str, b: str) -> bool:
 
 def count_people(names: list[str]) -> int:
     """How many different people a list of names shows at least (greedy
-    grouping, in sorted order: the count must not depend on the order the
-    graph returns the names in)."""
+    grouping, in the order given: the order records were stored in, which
+    a bulk load keeps)."""
     groups: list[list[str]] = []
-    for name in sorted(set(names)):
+    for name in dict.fromkeys(names):
         if not words(name):
             continue
         for group in groups:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from ulid import ULID
 
-from graph.model import RecordRow
+from graph.model import IdentifierUsage, RecordRow
 from graph.store import GraphWriter
 from resolvers.deterministic import Cluster, assign_ids, changed_links, clusters, summarise
 from resolvers.model import utc_now
@@ -29,7 +29,7 @@ RESOLUTION_LOCK = "resolution"
 
 # Names sampled per identifier to count the people on it: enough to see that a
 # value is shared, bounded so a very common value costs the same as a rare one.
-_NAMES_SAMPLED = 64
+NAMES_SAMPLED = 64
 
 
 @dataclass
@@ -60,10 +60,19 @@ def update_generic(
     writer: GraphWriter, identifier_keys: Iterable[str], threshold: int
 ) -> SharedValues:
     """Re-count the people on each identifier and store which ones are generic."""
+    keys = list(identifier_keys)
+    return store_generic(writer, writer.identifier_usage(keys, NAMES_SAMPLED) if keys else [],
+                         threshold)  # fmt: skip
+
+
+def store_generic(
+    writer: GraphWriter, usages: Iterable[IdentifierUsage], threshold: int
+) -> SharedValues:
+    """Count the people on each identifier from who carries it (`usages`) and
+    store which ones are generic, with their people."""
     changes: dict[str, tuple[bool, int]] = {}
     found = SharedValues(set(), set(), set())
-    keys = list(identifier_keys)
-    for usage in writer.identifier_usage(keys, _NAMES_SAMPLED) if keys else []:
+    for usage in usages:
         people = count_people(usage.names)
         generic = people > threshold
         if generic:
