@@ -3,7 +3,7 @@ peers (Splink, recordlinkage) run in the same benchmark run on the same data.
 
     .venv/bin/python bench/resolution.py [--no-febrl] [--cross-channel N]
                                          [--synthetic N] [--no-peers] [--peer NAME]
-                                         [--keep DIR]
+                                         [--bulk] [--keep DIR]
 
 For each data set: a fresh embedded graph, `directory ingest` (deterministic
 rules; the graph has no match model yet, so no online linking), `directory

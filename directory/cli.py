@@ -244,6 +244,9 @@ def _print_resolution(report: BatchReport) -> None:
     if report.skipped:
         err.print("nothing to resolve: no record changed since the last resolution")
         return
+    if report.records < 2:
+        err.print(f"nothing to resolve: the graph holds {report.records} record(s)")
+        return
     err.print(
         f"resolved {report.records} records with model {report.model_version}"
         f"{' (trained now)' if report.trained else ''}: {report.candidate_pairs} candidate "

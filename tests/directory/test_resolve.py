@@ -155,6 +155,16 @@ def test_a_bulk_load_decides_as_ingest_then_resolve(tmp_path: Path) -> None:
     assert "nothing to resolve" in " ".join(run(bulk, "resolve").stderr.split())
 
 
+def test_a_bulk_load_of_nothing_valid_says_so(tmp_path: Path) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"source": "crm"}\nnope\n')
+    loaded = run(tmp_path / "data", "ingest", "--bulk", str(source))
+    said = " ".join(loaded.stderr.split())
+    assert loaded.returncode == 1
+    assert "read 2, created 0, updated 0, rejected 2" in said
+    assert "nothing to resolve: the graph holds 0 record(s)" in said
+
+
 def _partition(data_dir: Path) -> set[frozenset[str]]:
     """The records of each profile (whatever the profiles' ids)."""
     exported = run(data_dir, "export", "assignments")
