@@ -30,7 +30,7 @@ from directory.priority import source_rank
 from directory.settings import Settings, get_settings
 from graph.errors import GraphConfigurationError, GraphUnavailableError
 from graph.store import GraphWriter
-from resolvers.batch import BatchReport, resolve_all, without_cycle_collection
+from resolvers.batch import BatchReport, Loaded, resolve_all, without_cycle_collection
 from resolvers.parallel import iter_jsonl_parallel
 from resolvers.records import ParsedLine, iter_csv
 
@@ -141,7 +141,7 @@ def ingest(files: tuple[str, ...], fmt: str, bulk: bool) -> None:
                     )  # fmt: skip
         _print_report(report, resolved=not bulk)
         if bulk:
-            _print_resolution(_resolve_with_progress(writer, settings))
+            _print_resolution(_resolve_with_progress(writer, settings, loaded=report.loaded))
     sys.exit(1 if report.rejected else 0)
 
 
@@ -224,7 +224,12 @@ def resolve(train: bool, force: bool) -> None:
 
 
 def _resolve_with_progress(
-    writer: GraphWriter, settings: Settings, *, train: bool = False, force: bool = False
+    writer: GraphWriter,
+    settings: Settings,
+    *,
+    train: bool = False,
+    force: bool = False,
+    loaded: Loaded | None = None,
 ) -> BatchReport:
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
@@ -236,7 +241,7 @@ def _resolve_with_progress(
 
         return resolve_all(
             writer, thresholds=settings.thresholds, source_rank=source_rank(writer, settings),
-            retrain=train, force=force, progress=advance,
+            retrain=train, force=force, progress=advance, loaded=loaded,
         )  # fmt: skip
 
 
@@ -353,7 +358,7 @@ def _load_demo(
                 )  # fmt: skip
             _print_report(report, resolved=False)
             err.print("resolving the demo with the match model (`directory resolve`) ...")
-            _print_resolution(_resolve_with_progress(writer, settings))
+            _print_resolution(_resolve_with_progress(writer, settings, loaded=report.loaded))
         key = create_key(writer, role=Role.ADMIN, name="demo")
     err.print(
         f"\n[bold]Demo API key[/bold] (admin; send it as 'Authorization: Bearer <key>'):\n  {key}\n"

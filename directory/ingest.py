@@ -23,8 +23,9 @@ from directory.priority import SOURCE_PRIORITY, rank_in, stored_order
 from directory.settings import Settings
 from graph.backend import Reads
 from graph.judgements import JUDGED
-from graph.model import LINKING_STRENGTHS, BatchStart, RecordRow, RecordState
+from graph.model import LINKING_STRENGTHS, BatchStart, MatchingRow, RecordRow, RecordState
 from graph.store import GraphWriter, RecordLoad
+from resolvers.batch import Loaded
 from resolvers.explain import ModelCache
 from resolvers.identifiers import strength
 from resolvers.incremental import CANDIDATES, arriving_row, link_records, name_queries
@@ -75,10 +76,12 @@ class IngestReport:
     generic_marked: int = 0
     probabilistic_links: int = 0
     review_candidates: int = 0
+    # A bulk load that built a new graph: its records, for the batch resolver.
+    loaded: Loaded | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
-        data = dict(vars(self))
+        data = {name: value for name, value in vars(self).items() if name != "loaded"}
         data["rejected"] = [vars(r) for r in self.rejected]
         return data
 
@@ -162,6 +165,7 @@ class _Load:
         self.again: list[Batch] = []
         self.sighted: list[Record] = []  # those seen on an IP at a time (for the leases)
         self.evidence: list[dict[str, Any]] = []
+        self.rows: list[MatchingRow] = []  # as the batch resolver will read them
 
     def add(self, batch: Batch, report: IngestReport) -> None:
         again = {row["key"] for row in self.records.add(batch.rows)}
@@ -173,6 +177,7 @@ class _Load:
         if self.settings.ip_authoritative_sources:
             self.sighted += [r for r in batch.records if r.key not in again and _sighted(r)]
         self.evidence += [row for row in batch.evidence if row["evidence"]]
+        self.rows += [arriving_row(r, {}) for r in batch.records if r.key not in again]
 
     def complete(self, writer: GraphWriter, report: IngestReport) -> None:
         settings, size = self.settings, self.settings.batch_size
@@ -180,6 +185,9 @@ class _Load:
         usage = self.records.usage(NAMES_SAMPLED)
         found = store_generic(writer, usage, settings.generic_threshold)
         report.generic_marked += len(found.changed)
+        if not self.again:  # else some rows are not what is stored: read back
+            stored = [_as_stored(row, found.generic, self.records.node_id) for row in self.rows]
+            report.loaded = Loaded(stored, self.records.now)
         for batch in self.again:
             before = writer.record_state([r.key for r in batch.records])
             _write(writer, batch, before, settings=settings, report=IngestReport())  # counted
@@ -191,6 +199,20 @@ class _Load:
         for start in range(0, len(self.evidence), size):
             writer.set_evidence(self.evidence[start : start + size])
         writer.backend.flush()
+
+
+def _as_stored(
+    row: MatchingRow, generic: Mapping[str, int], node_id: Callable[[str], int]
+) -> MatchingRow:
+    """The row as the graph gives it back: its generic identifiers marked with
+    the people on them, its identifiers in the order of their nodes (the
+    order the engine walks a record's edges in)."""
+    keyed = [(f"{t}:{v}", (t, v, strength, g, n)) for t, v, strength, g, n in row.identifiers]
+    identifiers = [
+        (t, v, strength, True, generic[key]) if key in generic else (t, v, strength, g, n)
+        for key, (t, v, strength, g, n) in sorted(keyed, key=lambda item: node_id(item[0]))
+    ]
+    return replace(row, identifiers=identifiers)
 
 
 def _sighted(record: Record) -> bool:

@@ -78,7 +78,7 @@ class RecordLoad:
     stored as `upsert_records` stores new ones."""
 
     def __init__(self, bulk: BulkGraph, now: str) -> None:
-        self._bulk, self._now = bulk, now
+        self._bulk, self.now = bulk, now
         bulk.label("Record", [*_RECORD_FIELDS, "ingested_at", "updated_at"])
         bulk.label("Identifier", [*_IDENTIFIER_FIELDS, "generic"])
         bulk.edge_type("HAS", ["first_seen", "last_seen", "seen_at"])
@@ -115,6 +115,10 @@ class RecordLoad:
             for key, carried in sorted(self._carriers.items())
             if carried[0] > 1
         ]
+
+    def node_id(self, identifier_key: str) -> int:
+        """The id of a loaded identifier's node (known once the load is sent)."""
+        return self._identifiers[identifier_key].id
 
     def _carried(self, key: str, name: str | None) -> None:
         carried = self._carriers.get(key)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
-from graph.store import GraphWriter
+from graph.store import RECORDS_CHANGED_AT, GraphWriter
 from resolvers.blocking import Pairs, candidate_pairs
 from resolvers.bounds import Bounds
 from resolvers.deterministic import (
@@ -59,6 +59,16 @@ _WRITE_CLUSTERS = 2000
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """The records a bulk load has just written, as `read_all` would read them
+    back, and the `RECORDS_CHANGED_AT` it left: they stand for the graph's
+    records while no record was written since."""
+
+    rows: list[MatchingRow]
+    changed_at: str
+
+
 @dataclass
 class BatchReport:
     """What a batch resolution did."""
@@ -91,8 +101,10 @@ def resolve_all(
     retrain: bool = False,
     force: bool = False,
     progress: Progress | None = None,
+    loaded: Loaded | None = None,
 ) -> BatchReport:
-    """Re-resolve every record (see the module's docstring)."""
+    """Re-resolve every record (see the module's docstring); `loaded`: the
+    records of a bulk load that wrote them all, not read back if still true."""
     report = BatchReport()
     with writer.lock(RESOLUTION_LOCK, lease_s=3600, wait_s=3600):
         model = None if retrain else _stored_model(writer)
@@ -104,9 +116,10 @@ def resolve_all(
             report.skipped = True
             return report
         started = utc_now()
+        known = loaded.rows if loaded is not None and _still(writer, loaded) else None
         with without_cycle_collection():
             _run(writer, report, model=model, thresholds=thresholds, source_rank=source_rank,
-                 progress=progress or _silent)  # fmt: skip
+                 progress=progress or _silent, known=known)  # fmt: skip
         writer.set_setting(RESOLVED_AT, started)
         writer.set_setting(RESOLVED_WITH, _stamp(report.model_version, thresholds))
     return report
@@ -125,6 +138,12 @@ def without_cycle_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _still(writer: GraphWriter, loaded: Loaded) -> bool:
+    """Whether no record was written since the bulk load (by another process)."""
+    changed_at = writer.setting(RECORDS_CHANGED_AT)
+    return changed_at == loaded.changed_at and writer.count_of("Record") == len(loaded.rows)
 
 
 def _stamp(model_version: str, thresholds: Thresholds) -> str:
@@ -159,9 +178,14 @@ def _run(
     thresholds: Thresholds,
     source_rank: Callable[[str], int],
     progress: Progress,
+    known: list[MatchingRow] | None,
 ) -> None:
     clock = _Clock(report)
-    rows = _read_all(writer, progress)
+    if known is None:
+        rows = read_all(writer, progress)
+    else:
+        rows = sorted(known, key=lambda row: row.key)
+        progress("read", len(rows), len(rows))
     report.records = len(rows)
     if len(rows) < 2:
         return
@@ -282,7 +306,7 @@ def _one(value: str | None) -> tuple[str, ...]:
     return () if value is None else (value,)
 
 
-def _read_all(writer: GraphWriter, progress: Progress) -> list[MatchingRow]:
+def read_all(writer: GraphWriter, progress: Progress) -> list[MatchingRow]:
     """Every record, in key order (what the resolution's results must not depend on)."""
     rows: list[MatchingRow] = []
     total = writer.count_of("Record")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 
 from ulid import ULID
@@ -52,7 +52,7 @@ class SharedValues:
     """What re-counting the people on a batch's identifiers found."""
 
     changed: set[str]  # generic status flipped
-    generic: set[str]  # generic now
+    generic: dict[str, int]  # generic now: the people seen on each
     shared: set[str]  # carried by two records or more
 
 
@@ -71,12 +71,12 @@ def store_generic(
     """Count the people on each identifier from who carries it (`usages`) and
     store which ones are generic, with their people."""
     changes: dict[str, tuple[bool, int]] = {}
-    found = SharedValues(set(), set(), set())
+    found = SharedValues(set(), {}, set())
     for usage in usages:
         people = count_people(usage.names)
         generic = people > threshold
         if generic:
-            found.generic.add(usage.key)
+            found.generic[usage.key] = people
         if usage.records > 1:
             found.shared.add(usage.key)
         if generic != usage.generic:
@@ -123,7 +123,7 @@ def resolve(
     if not (batch or identifier_keys or near_profiles):
         return ResolutionOutcome()
     values = update_generic(writer, identifier_keys, generic_threshold)
-    linking_shared = (values.shared - values.generic) | values.changed
+    linking_shared = (values.shared - values.generic.keys()) | values.changed
     linking_shared |= {account for row in batch for account in row.leased}
     near = writer.profiles_carrying(sorted(linking_shared)) if linking_shared else set()
     near |= {row.profile_id for row in batch if row.profile_id} | set(near_profiles)
@@ -134,7 +134,7 @@ def resolve(
     near_rows += writer.profiles_for_resolution(unread) if unread else []
     others = sorted((r for r in near_rows if r.key not in in_batch), key=lambda row: row.key)
     log.debug("resolving %d records (%d near the batch)", len(batch) + len(others), len(others))
-    rows = [_without(row, values.generic) for row in batch] + others
+    rows = [_without(row, values.generic.keys()) for row in batch] + others
     # New records carry no judgements, and most graphs have none at all.
     stored = [row.key for row in rows if row.profile_id]
     if judgements_exist is None and stored:
@@ -163,7 +163,7 @@ def resolve(
     )
 
 
-def _without(row: RecordRow, generic: set[str]) -> RecordRow:
+def _without(row: RecordRow, generic: Set[str]) -> RecordRow:
     """The row without its generic identifiers (most rows have none)."""
     if generic.isdisjoint(row.linking_keys):
         return row

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
+from directory.demo_data import generate_large_with_truth
 from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings
 from graph import falkordb_bulk
 from graph.backend import Statement
-from graph.store import GraphWriter
-from resolvers.batch import resolve_all
+from graph.store import RECORDS_CHANGED_AT, GraphWriter
+from resolvers.batch import BatchReport, read_all, resolve_all
 from resolvers.records import iter_json_array_items
 from tests.conftest import fresh_embedded_graph
 from tests.helpers import load, rec
@@ -62,12 +63,12 @@ def _records() -> list[dict[str, Any]]:
     family = [rec("crm", f"F{i}", name, email="family@example.org") for i, name in enumerate(names)]
     odd = 'Zoë "Z" O\'Brien \\ back\nslash — 東京 🚀 `tick` $param'
     return [
+        rec("crm", "twice", "First Name", email="first@example.org"),  # a batch apart
         *population(people=30)[0],
         *family,
         dict(rec("blog", "odd", odd, email="z@x.org"), text=odd, topics=["ipv6", "bgp"]),
         rec("web", "s1", None, ip="203.0.113.9") | {"identifiers": [
             {"type": "ip", "value": "203.0.113.9", "seen_at": "2026-03-01T10:00:00Z"}]},
-        rec("crm", "twice", "First Name", email="twice@example.org"),
         rec("crm", "twice", "Second Name", email="twice@example.org"),
     ]  # fmt: skip
 
@@ -131,3 +132,40 @@ def test_records_loaded_in_bulk_are_found_by_the_online_matcher(
         linked.append({(e.left, e.right, round(e.weight, 9)) for e in edges})
     assert linked[0] == linked[1]
     assert all(truth[left] == truth[right] for left, right, _ in linked[0])
+
+
+def test_a_bulk_load_hands_over_its_records_as_the_graph_reads_them(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    """The batch resolver takes a bulk load's records from memory instead of
+    reading them back: they must be what it would read, to the identifiers'
+    order and the people on the generic ones."""
+    records = [record for record, _ in generate_large_with_truth(2000)]
+    records += [r for r in _records() if r["source_id"] != "twice"]
+    report = _bulk(falkor, records, settings)
+    assert report.loaded is not None
+    assert falkor.setting(RECORDS_CHANGED_AT) == report.loaded.changed_at
+    in_memory = sorted(report.loaded.rows, key=lambda row: row.key)
+    read_back = read_all(falkor, lambda *_: None)
+    assert any(generic for row in read_back for *_, generic, _ in row.identifiers)
+    assert in_memory == read_back
+
+
+def test_records_written_after_a_bulk_load_are_read_from_the_graph(
+    falkor: GraphWriter, other: GraphWriter, settings: Settings
+) -> None:
+    twice = _bulk(falkor, _records(), settings)  # a record read twice: rewritten after
+    assert twice.loaded is None
+    assert _resolved(falkor, settings, twice).records == len(_records()) - 1
+    records = [r for r in _records() if r["source_id"] != "twice"]
+    report = _bulk(other, records, settings)
+    assert report.loaded is not None
+    load(other, [rec("crm", "later", "Zoe Xylander", email="zoe@example.org")], settings)
+    assert _resolved(other, settings, report).records == len(records) + 1
+
+
+def _resolved(writer: GraphWriter, settings: Settings, report: IngestReport) -> BatchReport:
+    return resolve_all(
+        writer, thresholds=settings.thresholds, source_rank=settings.source_rank,
+        loaded=report.loaded,
+    )  # fmt: skip
