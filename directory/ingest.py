@@ -176,21 +176,18 @@ class _Load:
         report.updated += batch.read - len(batch.rejected) - new
         if self.settings.ip_authoritative_sources:
             self.sighted += [r for r in batch.records if r.key not in again and _sighted(r)]
-        self.evidence += [row for row in batch.evidence if row["evidence"]]
+        self.evidence += [
+            row for row in batch.evidence if row["evidence"] and row["key"] not in again
+        ]
         self.rows += [arriving_row(r, {}) for r in batch.records if r.key not in again]
 
     def complete(self, writer: GraphWriter, report: IngestReport) -> None:
+        """What the load's first reading of each record adds; then the records
+        read again are written as updates, which redo it for them."""
         settings, size = self.settings, self.settings.batch_size
-        # From the names loaded; the records read again recount theirs below.
         usage = self.records.usage(NAMES_SAMPLED)
         found = store_generic(writer, usage, settings.generic_threshold)
         report.generic_marked += len(found.changed)
-        if not self.again:  # else some rows are not what is stored: read back
-            stored = [_as_stored(row, found.generic, self.records.node_id) for row in self.rows]
-            report.loaded = Loaded(stored, self.records.now)
-        for batch in self.again:
-            before = writer.record_state([r.key for r in batch.records])
-            _write(writer, batch, before, settings=settings, report=IngestReport())  # counted
         for start in range(0, len(self.sighted), size):
             update_leases(
                 writer, self.sighted[start : start + size],
@@ -198,6 +195,14 @@ class _Load:
             )  # fmt: skip
         for start in range(0, len(self.evidence), size):
             writer.set_evidence(self.evidence[start : start + size])
+        for batch in self.again:
+            counted = IngestReport()  # they were counted as they were read
+            _write(writer, batch, writer.record_state([r.key for r in batch.records]),
+                   settings=settings, report=counted)  # fmt: skip
+            report.generic_marked += counted.generic_marked
+        if not self.again:  # else some rows are not what is stored: read back
+            stored = [_as_stored(row, found.generic, self.records.node_id) for row in self.rows]
+            report.loaded = Loaded(stored, self.records.now)
         writer.backend.flush()
 
 

@@ -100,6 +100,10 @@ class GraphBackend(ABC):
         ensured again once it is built. None otherwise (write with statements)."""
         return None
 
+    def discard_graph(self) -> None:
+        """Delete a graph whose bulk load failed (only engines that build in bulk)."""
+        raise NotImplementedError
+
     def write_later(self, *statements: Statement) -> None:
         """Write statements whose rows nobody reads: at once, or, inside
         `deferring_writes`, with this thread's next read or write (in the same

@@ -232,7 +232,7 @@ class FalkorDBBackend(GraphBackend):
         return ranges, texts, uniques
 
     def new_graph_in_bulk(self) -> BulkGraph | None:
-        if self.read(Statement("count_nodes", "MATCH (n) RETURN count(n) AS n", {}))[0]["n"]:
+        if self._node_count():
             return None
         # GRAPH.BULK builds a graph that does not exist: the empty one goes
         # (with its indexes, made again once the graph is built).
@@ -242,7 +242,16 @@ class FalkorDBBackend(GraphBackend):
             command = partial(self._db.connection.execute_command, "GRAPH.BULK", self._graph_name)
             self._timed("bulk", lambda: command(*args))
 
-        return BulkGraph(send)
+        return BulkGraph(send, node_count=self._node_count)
+
+    def discard_graph(self) -> None:
+        """Delete the graph (a bulk load that failed); `ensure_schema` makes it again."""
+        with contextlib.suppress(Exception):  # not there: nothing to discard
+            self._db.connection.execute_command("GRAPH.DELETE", self._graph_name)
+
+    def _node_count(self) -> int:
+        rows = self.read(Statement("count_nodes", "MATCH (n) RETURN count(n) AS n", {}))
+        return int(rows[0]["n"])
 
     def health(self) -> bool:
         try:

@@ -20,6 +20,8 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from graph.errors import GraphError
+
 _NULL, _BOOL, _DOUBLE, _STRING, _LONG, _ARRAY = b"\x00", 1, 2, 3, 4, 5
 _ENDS = struct.Struct("=QQ")
 # One query's blobs at most: Redis takes up to 512 MB a string, 1 GB a query.
@@ -84,8 +86,9 @@ class BulkGraph:
     Declare each label and edge type with its properties, add entities, then
     `finish`."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, *, node_count: Callable[[], int]) -> None:
         self._send = send
+        self._node_count = node_count  # the graph's, as sent so far
         self._labels: dict[str, _Blob] = {}
         self._types: dict[str, _Blob] = {}
         self._nodes = self._edges = self._bytes = 0  # pending in the next query
@@ -102,9 +105,10 @@ class BulkGraph:
         """Add a node with its properties' values, in the declared order."""
         blob = self._labels[label]
         assert len(values) == blob.props, f"{label}: {len(values)} values for {blob.props}"
+        entity = b"".join(map(value_bytes, values))  # first: it may raise
         node = Node()
         blob.nodes.append(node)
-        self._add(blob, b"".join(map(value_bytes, values)))
+        self._add(blob, entity)
         self._nodes += 1
         return node
 
@@ -112,8 +116,9 @@ class BulkGraph:
         """Add an edge between two nodes (of this query or earlier ones)."""
         blob = self._types[edge_type]
         assert len(values) == blob.props, f"{edge_type}: {len(values)} values for {blob.props}"
+        entity = b"".join(map(value_bytes, values))  # first: it may raise
         blob.ends.append((start, end))
-        self._add(blob, b"".join(map(value_bytes, values)))
+        self._add(blob, entity)
         self._edges += 1
 
     def flush_if_full(self) -> None:
@@ -133,6 +138,10 @@ class BulkGraph:
         self._bytes += len(entity)
 
     def _flush(self) -> None:
+        # Ids are counted here: a node someone else created between two
+        # queries would shift every later edge onto the wrong nodes.
+        if self._begun and self._node_count() != self._sent_nodes:
+            raise GraphError("bulk", "the graph changed while it was being built in bulk")
         for blob in self._labels.values():
             for node in blob.nodes:
                 node.id = self._sent_nodes

@@ -239,7 +239,8 @@ class GraphWriter(JudgementStore, ExpertiseStore):
     def loading_records(self, now: str) -> Iterator[RecordLoad | None]:
         """A bulk load of records into a new graph, when the engine can build
         one and the graph holds no node yet (None otherwise: write them with
-        `upsert_records`). The schema is made once the records are in."""
+        `upsert_records`). The schema is made once the records are in. If the
+        load fails, the graph is left empty, as it was."""
         bulk = self.backend.new_graph_in_bulk()
         if bulk is None:
             yield None
@@ -247,11 +248,15 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         load = RecordLoad(bulk, now)
         try:
             yield load
-        finally:
             bulk.finish()
+        except BaseException:
+            # All or nothing: half a load's edges could point anywhere.
+            self.backend.discard_graph()
             ensure_schema(self.backend)
-            if load.records:
-                self.set_setting(RECORDS_CHANGED_AT, now)
+            raise
+        ensure_schema(self.backend)
+        if load.records:
+            self.set_setting(RECORDS_CHANGED_AT, now)
 
     @staticmethod
     def _create_records(rows: object, now: str) -> Statement:

@@ -276,8 +276,9 @@ def parse_record(obj: object, *, default_region: str | None = None) -> Record:
 
 
 def _without_nul(record: Record) -> Record:
-    """The record, unless a text holds a NUL character (JSON's \\u0000): the
-    graph's engines cannot store one (it ends a string)."""
+    """The record, unless a text holds a NUL character (JSON's \\u0000: it
+    ends a string in the graph's engines) or half of a UTF-16 pair (JSON's
+    \\ud800, alone: it cannot be encoded at all)."""
     texts = [("source", record.source), ("source_id", record.source_id),
              ("name", record.name), ("text", record.text)]  # fmt: skip
     texts += [(f"attributes.{k}", f"{k}{v}") for k, v in record.attributes.items()]
@@ -286,6 +287,13 @@ def _without_nul(record: Record) -> Record:
     for field, text in texts:
         if text and "\x00" in text:
             raise RecordError(field, "contains a NUL character (\\u0000), which cannot be stored")
+        if text and not text.isascii():
+            try:
+                text.encode()
+            except UnicodeEncodeError:
+                raise RecordError(
+                    field, "holds a lone surrogate (\\ud800 to \\udfff): not text"
+                ) from None
     return record
 
 

@@ -16,7 +16,8 @@ from directory.ingest import IngestReport, ingest_lines
 from directory.settings import Settings
 from graph import falkordb_bulk
 from graph.backend import Statement
-from graph.store import RECORDS_CHANGED_AT, GraphWriter
+from graph.errors import GraphError
+from graph.store import RECORDS_CHANGED_AT, GraphWriter, RecordLoad
 from resolvers.batch import BatchReport, read_all, resolve_all
 from resolvers.records import iter_json_array_items
 from tests.conftest import fresh_embedded_graph
@@ -26,8 +27,12 @@ from tests.resolvers.population import population
 _STORED = Statement(
     "stored",
     "MATCH (r:Record) OPTIONAL MATCH (r)-[h:HAS]->(i:Identifier) WITH r, h, i ORDER BY i.key "
-    "RETURN r.key AS key, properties(r) AS record, "
-    "collect([properties(h), properties(i)]) AS identifiers ORDER BY key",
+    "WITH r, collect([properties(h), properties(i)]) AS identifiers "
+    "OPTIONAL MATCH (r)-[e:EVIDENCES]->(s:Skill) WITH r, identifiers, e, s ORDER BY s.name "
+    "WITH r, identifiers, collect([s.name, e.weight, e.declared]) AS evidence "
+    "OPTIONAL MATCH (r)-[l:LEASED]->(a:Identifier) "
+    "RETURN r.key AS key, properties(r) AS record, identifiers, evidence, "
+    "collect([a.key, l.ip]) AS leases ORDER BY key",
     {},
 )
 _MOMENTS = {"ingested_at", "updated_at", "first_seen", "last_seen"}  # when it was written
@@ -38,16 +43,18 @@ def _bulk(writer: GraphWriter, records: list[dict[str, Any]], settings: Settings
     return ingest_lines(writer, parsed, settings=settings, origin="bulk", resolve_now=False)
 
 
-def _stored(writer: GraphWriter) -> list[tuple[str, dict[str, Any], list[list[dict[str, Any]]]]]:
-    """Every record with its identifiers and their edges, as stored."""
+def _stored(writer: GraphWriter) -> list[tuple[Any, ...]]:
+    """Every record with its identifiers and their edges, its skill evidence
+    and its IP lease, as stored."""
 
     def plain(props: dict[str, Any] | None) -> dict[str, Any]:
         return {k: v for k, v in (props or {}).items() if k not in _MOMENTS}
 
     return [
-        (row["key"], plain(row["record"]), [[plain(h), plain(i)] for h, i in row["identifiers"]])
+        (row["key"], plain(row["record"]), [[plain(h), plain(i)] for h, i in row["identifiers"]],
+         row["evidence"], row["leases"])
         for row in writer.backend.read(_STORED)
-    ]
+    ]  # fmt: skip
 
 
 @pytest.fixture
@@ -62,9 +69,19 @@ def _records() -> list[dict[str, Any]]:
     names = ["Ana Ruiz", "Luis Ruiz", "Eva Ruiz", "Pablo Ruiz"]
     family = [rec("crm", f"F{i}", name, email="family@example.org") for i, name in enumerate(names)]
     odd = 'Zoë "Z" O\'Brien \\ back\nslash — 東京 🚀 `tick` $param'
+    employee = {"source": "wiki", "kind": "employee", "name": "Ines Ruiz"}
     return [
         rec("crm", "twice", "First Name", email="first@example.org"),  # a batch apart
+        dict(employee, source_id="w1", topics=["ipv6"]),
+        dict(employee, source_id="w2", topics=["ipv6"]),
         *population(people=30)[0],
+        dict(employee, source_id="w1", topics=[]),  # read again: no evidence now
+        dict(employee, source_id="w2", topics=["dns"]),  # another skill now
+        rec("isp_lease", "L1", None, account="ACCT1") | {"identifiers": [
+            {"type": "account", "value": "ACCT1"},
+            {"type": "ip", "value": "198.51.100.7", "seen_at": "2026-03-01T09:00:00Z"}]},
+        rec("web", "s2", None) | {"identifiers": [
+            {"type": "ip", "value": "198.51.100.7", "seen_at": "2026-03-01T10:00:00Z"}]},
         *family,
         dict(rec("blog", "odd", odd, email="z@x.org"), text=odd, topics=["ipv6", "bgp"]),
         rec("web", "s1", None, ip="203.0.113.9") | {"identifiers": [
@@ -89,13 +106,16 @@ def test_a_bulk_load_stores_what_ingest_stores(
         report = _bulk(falkor, records, settings)
     queries = sum("query bulk took" in message for message in caplog.messages)  # GRAPH.BULK
     assert queries == 1 if query_bytes > 2000 else queries > 5
-    assert (report.read, report.created, report.updated) == (len(records), len(records) - 1, 1)
+    assert (report.read, report.created, report.updated) == (len(records), len(records) - 3, 3)
     assert report.generic_marked == 1  # the family's email
     load(other, records, settings)
     bulk, ingested = _stored(falkor), _stored(other)
-    assert len(bulk) == len(records) - 1
-    names = {key: record.get("name") for key, record, _ in bulk}
-    assert names["crm/twice"] == "Second Name"  # the last one read wins
+    assert len(bulk) == len(records) - 3
+    stored = {row[0]: row for row in bulk}
+    assert stored["crm/twice"][1]["name"] == "Second Name"  # the last one read wins
+    assert stored["wiki/w1"][3] == [[None, None, None]]  # no evidence left
+    assert [skill for skill, *_ in stored["wiki/w2"][3]] == ["dns"]
+    assert stored["web/s2"][4] == [["account:ACCT1", "ip:198.51.100.7"]]  # the lease
     assert bulk == ingested
 
 
@@ -106,10 +126,10 @@ def test_a_graph_with_records_is_loaded_by_statements(
     with caplog.at_level(logging.DEBUG, logger="graph"):
         report = _bulk(falkor, _records(), settings)
     assert not any("query bulk took" in message for message in caplog.messages)
-    assert report.created == len(_records()) - 1
+    assert report.created == len(_records()) - 3  # three read twice
     again = _bulk(falkor, _records(), settings)
     assert (again.created, again.updated) == (0, len(_records()))
-    assert falkor.count_of("Record") == len(_records())  # never duplicated
+    assert falkor.count_of("Record") == len(_records()) - 2  # never duplicated
 
 
 def test_records_loaded_in_bulk_are_found_by_the_online_matcher(
@@ -141,7 +161,7 @@ def test_a_bulk_load_hands_over_its_records_as_the_graph_reads_them(
     reading them back: they must be what it would read, to the identifiers'
     order and the people on the generic ones."""
     records = [record for record, _ in generate_large_with_truth(2000)]
-    records += [r for r in _records() if r["source_id"] != "twice"]
+    records += _once(_records())
     report = _bulk(falkor, records, settings)
     assert report.loaded is not None
     assert falkor.setting(RECORDS_CHANGED_AT) == report.loaded.changed_at
@@ -156,12 +176,17 @@ def test_records_written_after_a_bulk_load_are_read_from_the_graph(
 ) -> None:
     twice = _bulk(falkor, _records(), settings)  # a record read twice: rewritten after
     assert twice.loaded is None
-    assert _resolved(falkor, settings, twice).records == len(_records()) - 1
-    records = [r for r in _records() if r["source_id"] != "twice"]
+    assert _resolved(falkor, settings, twice).records == len(_records()) - 3
+    records = _once(_records())
     report = _bulk(other, records, settings)
     assert report.loaded is not None
     load(other, [rec("crm", "later", "Zoe Xylander", email="zoe@example.org")], settings)
     assert _resolved(other, settings, report).records == len(records) + 1
+
+
+def _once(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each record once: its last version."""
+    return list({(r["source"], r["source_id"]): r for r in records}.values())
 
 
 def _resolved(writer: GraphWriter, settings: Settings, report: IngestReport) -> BatchReport:
@@ -169,3 +194,44 @@ def _resolved(writer: GraphWriter, settings: Settings, report: IngestReport) -> 
         writer, thresholds=settings.thresholds, source_rank=settings.source_rank,
         loaded=report.loaded,
     )  # fmt: skip
+
+
+def test_a_failed_bulk_load_leaves_the_graph_empty(
+    falkor: GraphWriter, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing: half a load's edges could point at the wrong nodes."""
+    monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", 2000)  # some queries sent first
+    calls = 0
+    add = RecordLoad.add
+
+    def failing(self: RecordLoad, rows: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the disk is full")
+        return add(self, rows)
+
+    monkeypatch.setattr(RecordLoad, "add", failing)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        _bulk(falkor, _records(), settings)
+    assert falkor.count_of("Record") == 0
+    monkeypatch.undo()
+    report = _bulk(falkor, _records(), settings)  # as new: built in bulk again
+    assert report.loaded is None  # (records read twice)
+    assert falkor.count_of("Record") == len(_once(_records()))
+
+
+def test_a_node_made_by_someone_else_stops_a_bulk_build() -> None:
+    """Ids are counted on this side: a node created between two queries would
+    shift every later edge."""
+    sent: list[list[Any]] = []
+    nodes_in_graph = [0]
+    bulk = falkordb_bulk.BulkGraph(sent.append, node_count=lambda: nodes_in_graph[0])
+    bulk.label("N", ["key"])
+    bulk.node("N", ["a"])
+    bulk.finish()
+    nodes_in_graph[0] = 2  # ours, and another
+    bulk.node("N", ["b"])
+    with pytest.raises(GraphError, match="changed"):
+        bulk.finish()
+    assert len(sent) == 1

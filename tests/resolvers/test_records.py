@@ -144,6 +144,7 @@ SCALAR = "expected a string, number, boolean or null"
         (base(text="hi\x00there"), f"text: {NUL}"),
         (base(attributes={"city": "Lyon\x00"}), f"attributes.city: {NUL}"),
         (base(topics=["ok", "\x00"]), f"topics[1]: {NUL}"),
+        (base(name="Ana \ud800"), "name: holds a lone surrogate (\\ud800 to \\udfff): not text"),
         (base(nmae="Ana"), f"unknown field 'nmae' (did you mean 'name'?); expected {ALL_FIELDS}"),
         (
             base(foo=1, topic=["x"]),
