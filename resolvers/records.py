@@ -260,7 +260,7 @@ def parse_record(obj: object, *, default_region: str | None = None) -> Record:
     name = _optional_text(data.get("name"), "name")
     attributes = _attributes(data.get("attributes"))
     region = attributes.get("country", default_region)
-    return _without_nul(
+    return _storable(
         Record(
             source=source,
             source_id=source_id,
@@ -275,7 +275,7 @@ def parse_record(obj: object, *, default_region: str | None = None) -> Record:
     )
 
 
-def _without_nul(record: Record) -> Record:
+def _storable(record: Record) -> Record:
     """The record, unless a text holds a NUL character (JSON's \\u0000: it
     ends a string in the graph's engines) or half of a UTF-16 pair (JSON's
     \\ud800, alone: it cannot be encoded at all)."""
