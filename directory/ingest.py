@@ -213,6 +213,8 @@ def _as_stored(
     the people on them, its identifiers in the order of their nodes (the
     order the engine walks a record's edges in)."""
     keyed = [(f"{t}:{v}", (t, v, strength, g, n)) for t, v, strength, g, n in row.identifiers]
+    if len(keyed) < 2 and not any(key in generic for key, _ in keyed):
+        return row  # nothing to change (most rows): copying them all took seconds a million
     identifiers = [
         (t, v, strength, True, generic[key]) if key in generic else (t, v, strength, g, n)
         for key, (t, v, strength, g, n) in sorted(keyed, key=lambda item: node_id(item[0]))

@@ -32,12 +32,12 @@ Send = Callable[[list[Any]], None]  # the GRAPH.BULK arguments after the graph's
 
 def value_bytes(value: Any) -> bytes:
     """One property as GRAPH.BULK reads it (None: the property is not set)."""
-    kind = type(value)
-    if kind is str:
+    if type(value) is str:  # first: most values are
         # A NUL would end the string early: such a text is not bulk-loadable.
         if "\x00" in value:
             raise ValueError("a text with a NUL character cannot be bulk-loaded")
-        return b"\x03" + str(value).encode() + b"\x00"
+        return b"\x03" + value.encode() + b"\x00"
+    kind = type(value)
     if value is None:
         return _NULL
     if kind is bool:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from resolvers.identifiers import SOCIAL_NETWORKS
 from resolvers.names import fold, words
 
 _DIGITS = re.compile(r"\d+")
-_NONE: frozenset[str] = frozenset()
+_NONE: frozenset[Any] = frozenset()
+T = TypeVar("T")
 # Identifier types compared as people's own ids (a typo-tolerant comparison).
 ID_TYPES = ("national_id", "account", "employee_id")
 
@@ -57,8 +59,10 @@ def features(
     by_type: dict[str, set[str]] = {}
     for type_, value in identifiers:
         by_type.setdefault(type_, set()).add(value)
-    handles = frozenset(h.lower() for t in SOCIAL_NETWORKS for h in by_type.get(t, ()))
-    locals_ = frozenset(e.split("@", 1)[0] for e in by_type.get("email", ()))
+    # Only the types the record has are looked at: most have one or two.
+    handles = _frozen(h.lower() for t, vs in by_type.items() if t in SOCIAL_NETWORKS for h in vs)
+    emails = by_type.get("email")
+    locals_ = _frozen(e.split("@", 1)[0] for e in emails) if emails else _NONE
     name_words = _family_from_handles(name_words, handles | locals_)
     address = _text(attributes.get("address"))
     return Features(
@@ -71,18 +75,24 @@ def features(
         street_number=_street_number(address),
         postcode=_text(attributes.get("postcode")),
         city=_text(attributes.get("city")),
-        emails=frozenset(by_type.get("email", ())),
-        phones=frozenset(by_type.get("phone", ())),
-        ids=frozenset((t, v) for t in ID_TYPES for v in by_type.get(t, ())),
+        emails=_frozen(emails),
+        phones=_frozen(by_type.get("phone")),
+        ids=_frozen((t, v) for t in ID_TYPES if t in by_type for v in by_type[t]),
         handles=handles,
         email_locals=locals_,
-        ips=frozenset(by_type.get("ip", ())),
-        shared_by=dict(shared_by or {}),
+        ips=_frozen(by_type.get("ip")),
+        shared_by=dict(shared_by) if shared_by else {},
         # Only handle comparisons read these, and only between records that
         # both have handles or emails.
         name_forms=_name_forms(name_words, initials=True) if handles or locals_ else _NONE,
         full_name_forms=_name_forms(name_words, initials=False) if handles or locals_ else _NONE,
     )
+
+
+def _frozen(values: Iterable[T] | None) -> frozenset[T]:
+    """The values as a frozenset; the one empty frozenset when there are none."""
+    found = frozenset(values) if values is not None else _NONE
+    return found or _NONE
 
 
 def _name_words(name: str | None) -> tuple[str, ...]:

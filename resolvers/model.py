@@ -9,6 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def pickled_by_fields(cls: type[T]) -> type[T]:
+    """Pickle a frozen slotted dataclass as a call with its fields' values. Its
+    own pickling sets each field through `object.__setattr__` on the way back:
+    records handed over by the parsing process of a bulk load took about
+    twice as long to pickle and a third longer to unpickle."""
+    values = attrgetter(*cls.__slots__)  # type: ignore[attr-defined]
+
+    def reduce(self: T) -> tuple[type[T], Any]:
+        return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
+    return cls
 
 
 class Strength(StrEnum):
@@ -19,6 +37,7 @@ class Strength(StrEnum):
     WEAK = "weak"  # IPs: never links on its own
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """One normalised identifier value, e.g. ``email`` / ``carlos.f@gmail.com``."""
@@ -33,6 +52,7 @@ class Identifier:
         return f"{self.type}:{self.value}"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Record:
     """One source record, validated and normalised."""

@@ -3,6 +3,7 @@ resolution and the graph server instead of taking turns with them."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -18,10 +19,13 @@ def iter_jsonl_parallel(
     chunk_size: int = 1000,
     in_flight: int = 4,
 ) -> Iterator[ParsedLine]:
-    """`iter_jsonl`, with the parsing done in one worker process, in order."""
+    """`iter_jsonl`, with the parsing done in one worker process, in order;
+    `lines` as a text file gives them (no line break inside a line)."""
     # forkserver: forking a process that already holds threads and sockets is unsafe.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    # The cycle collector off in the worker: parsed records hold no cycles, and
+    # it walked them again and again (parsing and pickling took a third longer).
+    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=gc.disable) as pool:
         pending: deque[Future[list[ParsedLine]]] = deque()
         for first_line, chunk in _chunks(lines, chunk_size):
             pending.append(pool.submit(_parse_chunk, chunk, first_line, default_region))
@@ -31,18 +35,20 @@ def iter_jsonl_parallel(
             yield from pending.popleft().result()
 
 
-def _chunks(lines: Iterable[str], size: int) -> Iterator[tuple[int, list[str]]]:
+def _chunks(lines: Iterable[str], size: int) -> Iterator[tuple[int, str]]:
+    """The lines `size` at a time, joined: one text pickles in a fraction of
+    the time a list of a thousand does."""
     chunk: list[str] = []
     first_line = 1
     for line in lines:
-        chunk.append(line)
+        chunk.append(line.removesuffix("\n"))
         if len(chunk) >= size:
-            yield first_line, chunk
+            yield first_line, "\n".join(chunk)
             first_line += len(chunk)
             chunk = []
     if chunk:
-        yield first_line, chunk
+        yield first_line, "\n".join(chunk)
 
 
-def _parse_chunk(lines: list[str], first_line: int, region: str | None) -> list[ParsedLine]:
-    return list(iter_jsonl(lines, default_region=region, first_line=first_line))
+def _parse_chunk(text: str, first_line: int, region: str | None) -> list[ParsedLine]:
+    return list(iter_jsonl(text.split("\n"), default_region=region, first_line=first_line))

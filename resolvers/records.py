@@ -24,7 +24,7 @@ from resolvers.identifiers import (
     canonical_type,
     normalise,
 )
-from resolvers.model import Identifier, Record, utc_text
+from resolvers.model import Identifier, Record, pickled_by_fields, utc_text
 
 
 class RecordError(ValueError):
@@ -329,6 +329,7 @@ def _identifier_json(identifier: Identifier) -> dict[str, str]:
 # --- streams ---------------------------------------------------------------------
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ParsedLine:
     """The outcome for one input record: a Record, or the error to report for it.
@@ -354,7 +355,9 @@ def iter_jsonl(
 ) -> Iterator[ParsedLine]:
     """Parse JSONL, one record per non-blank line; bad lines become errors."""
     for number, raw in enumerate(lines, start=first_line):
-        text = raw.removeprefix("\ufeff")  # editors on Windows add a BOM
+        # Editors on Windows add a BOM; the line break goes too (an error at
+        # the end of the line would be reported at column 1 of the next).
+        text = raw.removeprefix("\ufeff").rstrip("\r\n")
         if not text.strip():
             continue
         try:

@@ -8,6 +8,7 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from resolvers import bounds as bounds_module
 from resolvers.blocking import Pairs, candidate_pairs
@@ -150,3 +151,20 @@ def test_bounding_on_every_core_gives_the_same_answers(monkeypatch: pytest.Monke
     assert np.array_equal(here, everywhere)
     assert 0 < here.sum() < len(pairs) / 100
     assert done == [*range(5_000, len(pairs), 5_000), len(pairs)]
+
+
+def test_string_measures_are_computed_once_per_pair_of_values() -> None:
+    """Repeated value pairs (in either order) get what each would get alone."""
+    names = ["maria", "mario", "marta", "jose", "maria"]
+    records = [feat(f"{n} garcia", str(i)) for i, n in enumerate(names)]
+    given = Bounds(_test_model(), records).given
+    a = np.array([0, 1, 0, 2, 1, 4, 3, 0], dtype=np.int64)
+    b = np.array([1, 0, 1, 0, 2, 1, 4, 4], dtype=np.int64)
+    measure = bounds_module._MEASURE
+    expected = [
+        1.0 if names[i] == names[j] else JaroWinkler.similarity(names[i], names[j])
+        for i, j in zip(a.tolist(), b.tolist(), strict=True)
+    ]
+    assert measure.jaro_winkler(given, a, given, b).tolist() == expected
+    edits = [OSA.distance(names[i], names[j]) for i, j in zip(a.tolist(), b.tolist(), strict=True)]
+    assert measure.osa(given, a, given, b).tolist() == edits

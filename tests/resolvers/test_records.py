@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from resolvers.model import Identifier, Record
+from resolvers.parallel import iter_jsonl_parallel
 from resolvers.records import (
     ParsedLine,
     RecordError,
@@ -342,6 +343,34 @@ def test_jsonl_keeps_good_lines_and_numbers_errors() -> None:
 
 def test_jsonl_first_line_offsets_numbers() -> None:
     assert [p.line for p in iter_jsonl(JSONL, first_line=101)] == [101, 103, 104, 106]
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_jsonl_parsed_in_a_worker_process_as_here(ending: str) -> None:
+    """Lines go to the parsing process joined by chunks: each keeps its number,
+    whatever the line endings, the last line with or without one."""
+    lines = [line + ending for line in JSONL] + [json.dumps(base(source_id="C-7"))]
+    here = list(iter_jsonl(lines))
+    there = list(iter_jsonl_parallel(lines, chunk_size=2, in_flight=2))
+    assert (
+        outcomes(there)
+        == outcomes(here)
+        == [*outcomes(list(iter_jsonl(JSONL))), (7, "crm/C-7", None)]
+    )
+    assert [p.record for p in there] == [p.record for p in here]
+
+
+def test_parsed_records_pickle_as_they_were() -> None:
+    """They cross from the parsing process pickled by their fields."""
+    seen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    record = Record(
+        "web", "s-1", "customer", seen, "Carlos F.", (Identifier("ip", "10.0.0.1", seen),),
+        {"city": "Madrid"}, "hola", ("ipv6",),
+    )  # fmt: skip
+    line = ParsedLine(3, record, None)
+    again = pickle.loads(pickle.dumps([line, ParsedLine(4, None, "bad")]))  # noqa: S301
+    assert again == [line, ParsedLine(4, None, "bad")]
+    assert again[0].record.identifiers[0].seen_at == seen
 
 
 def test_jsonl_default_region_and_bom() -> None:
