@@ -97,6 +97,14 @@ class Bounds:
             np.array([x * self.names + y for x, y in nickname_pairs(names)], dtype=np.int64)
         )
         self.one_family = np.array([len(f.family) == 1 for f in records])
+        # A family name of two or three words: its first and middle words (the
+        # last is `family_last`); one of more words is bounded by the best weight.
+        self.family_first = _Text.of([f.family[0] if len(f.family) > 1 else None
+                                      for f in records], names)  # fmt: skip
+        self.family_middle = _Text.of([f.family[1] if len(f.family) == 3 else None
+                                       for f in records], names)  # fmt: skip
+        self.few_family = np.array([len(f.family) <= 3 for f in records])
+        self.family_whole = _Text.of([" ".join(f.family) for f in records], {})
         self.given_exact = self._exact("given_name", [f.given for f in records])
         self.family_exact = self._exact(
             "family_name", [" ".join(f.family) if f.family else None for f in records]
@@ -206,8 +214,10 @@ class Bounds:
         straight = self._name_level(
             self.family_last, a, self.family_last, b, measure, nicknames=False
         )
+        several = np.nonzero(~(self.one_family[a] & self.one_family[b]))[0]
+        straight[several] = self._words_level(a[several], b[several], measure)
         bound = self._at_level(name, straight, self.family_exact[a])
-        bound = np.where(self.one_family[a] & self.one_family[b], bound, best)
+        bound = np.where(self.few_family[a] & self.few_family[b], bound, best)
         x, y = a[crossed], b[crossed]
         across = self._name_level(self.family_last, x, self.given, y, measure, nicknames=False)
         bound[crossed] = np.maximum(
@@ -231,6 +241,30 @@ class Bounds:
         )
         return np.select(
             [equal, nickname, similarity >= 0.92 - _SLACK, similarity >= 0.80 - _SLACK, initial],
+            [0, 1, 2, 3, 4],
+            5,
+        )
+
+    def _words_level(self, a: Ints, b: Ints, measure: _Measure) -> Ints:
+        """The best level two family names of up to three words (one side of
+        several) may reach: the same words, a word shared (a dropped second
+        surname), the closest two words' similarity, an initial (any word of
+        one letter); see `comparisons._family_jw` and its neighbours."""
+        words = (self.family_first, self.family_middle, self.family_last)
+        same = self.family_whole.code[a] == self.family_whole.code[b]
+        shared = np.zeros(len(a), dtype=np.bool_)
+        closest = np.zeros(len(a))
+        for x in words:
+            for y in words:
+                both = x.present[a] & y.present[b]
+                shared |= both & (x.code[a] == y.code[b])
+                similar = np.where(both, measure.jaro_winkler(x, a, y, b), 0.0)
+                closest = np.maximum(closest, similar)
+        initial = np.zeros(len(a), dtype=np.bool_)
+        for w in words:
+            initial |= (w.length[a] == 1) | (w.length[b] == 1)
+        return np.select(
+            [same, shared, closest >= 0.92 - _SLACK, closest >= 0.80 - _SLACK, initial],
             [0, 1, 2, 3, 4],
             5,
         )

@@ -45,6 +45,17 @@ _EDGE_CASES = [
     feat(None, "18", ip="10.0.0.1", email="x@y.z"),
     feat("Ana Fernandez", "19", national_id="999", account="A-1"),
     feat("Ana Fernandes", "20", national_id="998"),
+    # Family names of several words: the same, one shared, close, an initial,
+    # three words, four (bounded by the best weight).
+    feat("Lucia de la Cruz", "21", birth_date="1990-01-02"),
+    feat("Lucia Cruz", "22", birth_date="1990-01-02"),
+    feat("Lucia de la Crux", "23"),
+    feat("Lucia Ruiz Bravo", "24"),
+    feat("Lucia Bravo Ruis", "25"),
+    feat("Lucia R. Bravo", "26"),
+    feat("Lucia Gomez-Ruiz", "27"),
+    feat("Lucia van der Berg Smit", "28"),
+    feat("Lucia van der Berg", "29"),
 ]  # fmt: skip
 
 
