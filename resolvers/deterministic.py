@@ -301,6 +301,8 @@ def assign_ids(
 def _redirects(found: Sequence[Cluster], ids: list[str], lost: set[str]) -> dict[str, str]:
     """Old ids that kept no cluster point to the cluster that took most of their
     records (as stored before this resolution)."""
+    if not lost:  # a first resolution, and most others
+        return {}
     best: dict[str, tuple[int, str]] = {}
     for cluster, new_id in zip(found, ids, strict=True):
         for old_id, count in Counter(r.profile_id for r in cluster.records).items():
