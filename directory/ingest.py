@@ -202,7 +202,7 @@ class _Load:
             report.generic_marked += counted.generic_marked
         if not self.again:  # else some rows are not what is stored: read back
             stored = [_as_stored(row, found.generic, self.records.node_id) for row in self.rows]
-            report.loaded = Loaded(stored, self.records.now)
+            report.loaded = Loaded(stored, self.records.now, self.records.record_ids())
         writer.backend.flush()
 
 

@@ -100,6 +100,11 @@ class GraphBackend(ABC):
         ensured again once it is built. None otherwise (write with statements)."""
         return None
 
+    def more_in_bulk(self) -> BulkGraph | None:
+        """A builder adding nodes and edges to the graph in bulk, when the engine
+        has one and can number the new nodes; None otherwise."""
+        return None
+
     def discard_graph(self) -> None:
         """Delete a graph whose bulk load failed (only engines that build in bulk)."""
         raise NotImplementedError

@@ -237,12 +237,22 @@ class FalkorDBBackend(GraphBackend):
         # GRAPH.BULK builds a graph that does not exist: the empty one goes
         # (with its indexes, made again once the graph is built).
         self._db.connection.execute_command("GRAPH.DELETE", self._graph_name)
+        return BulkGraph(self._send_bulk, node_count=self._node_count)
 
-        def send(args: list[Any]) -> None:
-            command = partial(self._db.connection.execute_command, "GRAPH.BULK", self._graph_name)
-            self._timed("bulk", lambda: command(*args))
+    def more_in_bulk(self) -> BulkGraph | None:
+        # New nodes take the ids of deleted ones first: only a graph without
+        # such gaps numbers them predictably (after the last).
+        rows = self.read(
+            Statement("node_ids", "MATCH (n) RETURN count(n) AS n, max(id(n)) AS top", {})
+        )
+        count, top = int(rows[0]["n"]), rows[0]["top"]
+        if top is None or int(top) != count - 1:
+            return None
+        return BulkGraph(self._send_bulk, node_count=self._node_count, after=count)
 
-        return BulkGraph(send, node_count=self._node_count)
+    def _send_bulk(self, args: list[Any]) -> None:
+        command = partial(self._db.connection.execute_command, "GRAPH.BULK", self._graph_name)
+        self._timed("bulk", lambda: command(*args))
 
     def discard_graph(self) -> None:
         """Delete the graph (a bulk load that failed); `ensure_schema` makes it again."""

@@ -3,8 +3,9 @@ edges, without Cypher. It is what makes a bulk load fast: a million records
 with their identifiers go in within seconds, where CREATE statements took
 minutes (each one looks its identifiers up in an index and maintains it).
 
-It only builds a graph that does not exist yet; the indexes are created once
-it is built.
+It builds a graph that does not exist yet (the indexes are created once it
+is built), or adds to one whose node ids have no gaps (new nodes are numbered
+after the last; the indexes take them in).
 
 The format (FalkorDB's bulk_insert.c): `GRAPH.BULK graph [BEGIN] nodes edges
 labels types blob…`; a blob is a header (the label or type, NUL-terminated,
@@ -53,12 +54,17 @@ def value_bytes(value: Any) -> bytes:
 
 class Node:
     """A node sent in bulk; its id is known once its query is sent (a query
-    numbers its nodes label by label, not in the order they were added)."""
+    numbers its nodes label by label, not in the order they were added), or
+    a node of the graph already (`stored`)."""
 
     __slots__ = ("id",)
 
-    def __init__(self) -> None:
-        self.id = -1
+    def __init__(self, node_id: int = -1) -> None:
+        self.id = node_id
+
+    @staticmethod
+    def stored(node_id: int) -> Node:
+        return Node(node_id)
 
 
 class _Blob:
@@ -86,14 +92,18 @@ class BulkGraph:
     Declare each label and edge type with its properties, add entities, then
     `finish`."""
 
-    def __init__(self, send: Send, *, node_count: Callable[[], int]) -> None:
+    def __init__(
+        self, send: Send, *, node_count: Callable[[], int], after: int | None = None
+    ) -> None:
+        """`after`: the graph exists with this many nodes, numbered from 0 without
+        gaps (new ones follow); None: the graph is built from nothing."""
         self._send = send
         self._node_count = node_count  # the graph's, as sent so far
         self._labels: dict[str, _Blob] = {}
         self._types: dict[str, _Blob] = {}
         self._nodes = self._edges = self._bytes = 0  # pending in the next query
-        self._sent_nodes = 0
-        self._begun = False
+        self._sent_nodes = after or 0
+        self._begun = after is not None
 
     def label(self, name: str, props: Sequence[str]) -> None:
         self._labels[name] = _Blob(name, props)

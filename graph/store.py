@@ -83,7 +83,7 @@ class RecordLoad:
         bulk.label("Identifier", [*_IDENTIFIER_FIELDS, "generic"])
         bulk.edge_type("HAS", ["first_seen", "last_seen", "seen_at"])
         self._stamps = (now, now)  # ingested and updated; first and last seen
-        self.records: set[str] = set()
+        self.records: dict[str, Node] = {}
         self._identifiers: dict[str, Node] = {}
         # Per linking identifier: how many records carry it, and the first
         # names they have (what `GraphWriter.identifier_usage` would read).
@@ -97,8 +97,8 @@ class RecordLoad:
             if row["key"] in self.records:
                 again.append(row)
                 continue
-            self.records.add(row["key"])
             record = self._bulk.node("Record", [*[row[f] for f in _RECORD_FIELDS], *self._stamps])
+            self.records[row["key"]] = record
             for ident in row["identifiers"]:
                 node = self._identifier(ident)
                 if ident["strength"] in LINKING_STRENGTHS:
@@ -120,6 +120,10 @@ class RecordLoad:
         """The id of a loaded identifier's node (known once the load is sent)."""
         return self._identifiers[identifier_key].id
 
+    def record_ids(self) -> dict[str, int]:
+        """The ids of the loaded records' nodes, by key (once the load is sent)."""
+        return {key: node.id for key, node in self.records.items()}
+
     def _carried(self, key: str, name: str | None) -> None:
         carried = self._carriers.get(key)
         if carried is None:
@@ -134,6 +138,46 @@ class RecordLoad:
             values = [ident[name] for name in _IDENTIFIER_FIELDS]
             node = self._identifiers[ident["key"]] = self._bulk.node("Identifier", [*values, False])
         return node
+
+
+class ResolutionLoad:
+    """A first resolution of records loaded in bulk, added to their graph in
+    bulk (`GraphWriter.resolution_in_bulk`): profiles and the records' links
+    to them, as `apply_resolution` creates them, and the match edges, as
+    `add_match_edges` stores them."""
+
+    def __init__(self, bulk: BulkGraph, record_ids: Mapping[str, int], *, model: str, now: str):
+        self._bulk, self.now, self.model = bulk, now, model
+        self._records = {key: Node.stored(node_id) for key, node_id in record_ids.items()}
+        bulk.label("Profile", ["id", "kind", "display_name", "record_count", "created_at",
+                               "updated_at"])  # fmt: skip
+        bulk.edge_type("IN", ["rule", "via", "via_record", "linked_at"])
+        match = ["weight", "probability", "reason", "model", "at"]
+        bulk.edge_type("MATCHED", match)
+        bulk.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
+
+    def match_edges(self, links: Sequence[MatchEdge], review: Sequence[MatchEdge]) -> None:
+        for label, edges in (("MATCHED", links), ("REVIEW", review)):
+            for e in edges:
+                values = [e.weight, e.probability, e.reason, self.model, self.now]
+                priority = [e.probability] if label == "REVIEW" else []
+                self._bulk.edge(label, self._records[e.left], self._records[e.right],
+                                [*values, *priority])  # fmt: skip
+                self._bulk.flush_if_full()
+
+    def profiles(self, summaries: Sequence[ProfileSummary], links: Sequence[Link]) -> None:
+        """New profiles and the links of their records (all of them)."""
+        stamps = (self.now, self.now)  # created and updated
+        made = {
+            s.id: self._bulk.node(
+                "Profile", [s.id, s.kind, s.display_name, s.record_count, *stamps]
+            )
+            for s in summaries
+        }
+        for link in links:
+            self._bulk.edge("IN", self._records[link.record], made[link.profile_id],
+                            [link.rule, link.via, link.via_record, self.now])  # fmt: skip
+        self._bulk.flush_if_full()
 
 
 class GraphWriter(JudgementStore, ExpertiseStore):
@@ -257,6 +301,21 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         ensure_schema(self.backend)
         if load.records:
             self.set_setting(RECORDS_CHANGED_AT, now)
+
+    @contextmanager
+    def resolution_in_bulk(
+        self, record_ids: Mapping[str, int], *, model: str, now: str
+    ) -> Iterator[ResolutionLoad | None]:
+        """The first resolution of records loaded in bulk (`record_ids`: their
+        nodes), added in bulk when the engine can (None otherwise: write it
+        with statements). A failure leaves part of it written: the next
+        `directory resolve` redoes it."""
+        bulk = self.backend.more_in_bulk()
+        if bulk is None:
+            yield None
+            return
+        yield ResolutionLoad(bulk, record_ids, model=model, now=now)
+        bulk.finish()
 
     @staticmethod
     def _create_records(rows: object, now: str) -> Statement:

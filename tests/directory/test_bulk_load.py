@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,78 @@ def _resolved(writer: GraphWriter, settings: Settings, report: IngestReport) -> 
         writer, thresholds=settings.thresholds, source_rank=settings.source_rank,
         loaded=report.loaded,
     )  # fmt: skip
+
+
+_RESOLVED = Statement(
+    "resolved",
+    "MATCH (r:Record)-[l:IN]->(p:Profile) WITH p, collect([r.key, l.rule, l.via, l.via_record]) "
+    "AS links RETURN p.id AS id, p.kind AS kind, p.display_name AS name, "
+    "p.record_count AS count, links",
+    {},
+)
+_MATCHES = Statement(
+    "matches",
+    "MATCH (a:Record)-[m]->(b:Record) RETURN type(m) AS type, a.key AS a, b.key AS b, "
+    "m.weight AS weight, m.probability AS p, m.reason AS reason, m.priority AS priority",
+    {},
+)
+
+
+def _resolution(writer: GraphWriter) -> tuple[set[Any], set[Any]]:
+    """Each profile (its records with their links, kind, name, size; not its
+    id) and each match edge, as stored; each profile found by its id."""
+    profiles = set()
+    for row in writer.backend.read(_RESOLVED):
+        by_id = "MATCH (p:Profile {id: $id}) RETURN count(p) AS n"
+        found = writer.backend.read(Statement("by_id", by_id, {"id": row["id"]}))
+        assert found[0]["n"] == 1  # the index has it
+        links = frozenset(tuple(link) for link in row["links"])
+        profiles.add((links, row["kind"], row["name"], row["count"]))
+    matches = {tuple(row.values()) for row in writer.backend.read(_MATCHES)}
+    return profiles, matches
+
+
+@pytest.mark.parametrize("query_bytes", [64 << 20, 3000])
+def test_the_first_resolution_of_a_bulk_load_is_written_in_bulk_as_by_statements(
+    falkor: GraphWriter,
+    other: GraphWriter,
+    settings: Settings,
+    *,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    query_bytes: int,
+) -> None:
+    records = _once([record for record, _ in generate_large_with_truth(1500)] + _records())
+    reports = []
+    for writer, in_bulk in ((falkor, True), (other, False)):
+        report = _bulk(writer, records, settings)
+        assert report.loaded is not None
+        loaded = report.loaded if in_bulk else replace(report.loaded, record_ids={})
+        monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", query_bytes)
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="graph"):
+            reports.append(resolve_all(
+                writer, thresholds=settings.thresholds, source_rank=settings.source_rank,
+                loaded=loaded,
+            ))  # fmt: skip
+        queries = sum("query bulk took" in message for message in caplog.messages)
+        assert (queries > 0) == in_bulk
+        assert queries > 1 or query_bytes > 3000 or not in_bulk
+    assert reports[0].links > 0
+    assert reports[0].review > 0
+    assert (reports[0].links, reports[0].review) == (reports[1].links, reports[1].review)
+    assert _resolution(falkor) == _resolution(other)
+
+
+def test_nodes_are_added_in_bulk_only_where_their_ids_are_known(
+    falkor: GraphWriter, settings: Settings
+) -> None:
+    """A deleted node leaves a gap that the next new node fills: the ids of
+    nodes added in bulk could not be told; statements write instead."""
+    _bulk(falkor, _once(_records()), settings)
+    assert falkor.backend.more_in_bulk() is not None
+    falkor.backend.write(Statement("gap", "MATCH (r:Record {key: 'crm/twice'}) DELETE r", {}))
+    assert falkor.backend.more_in_bulk() is None
 
 
 def test_a_failed_bulk_load_leaves_the_graph_empty(
