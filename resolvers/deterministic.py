@@ -272,12 +272,12 @@ def assign_ids(
     def claimed(record: RecordRow) -> str | None:
         return claims.get(record.key, record.profile_id)
 
-    overlaps = [
-        (count, old_id, index)
-        for index, cluster in enumerate(found)
-        for old_id, count in Counter(claimed(r) for r in cluster.records).items()
-        if old_id
-    ]
+    overlaps = []
+    for index, cluster in enumerate(found):
+        old_ids = [claimed(r) for r in cluster.records]
+        if any(old_ids):  # most clusters of a first resolution have none
+            counted = Counter(old_id for old_id in old_ids if old_id)
+            overlaps += [(count, old_id, index) for old_id, count in counted.items()]
     # Most shared records first; the older (smaller) id wins a tie, for stability.
     overlaps.sort(key=lambda item: (-item[0], item[1], item[2]))
     ids: list[str | None] = [None] * len(found)
