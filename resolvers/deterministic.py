@@ -216,6 +216,8 @@ def _spanning_tree(
     followed first, then the stewards' judgements, then IP leases (both ways),
     then probabilistic links."""
     links: dict[str, tuple[str, str | None, str | None]] = {root: (RULE_SEED, None, None)}
+    if len(members) == 1:  # most clusters: nothing to walk
+        return links
     frontier = deque([root])
     while frontier:
         current = frontier.popleft()
