@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import sys
@@ -136,24 +135,13 @@ def ingest(files: tuple[str, ...], fmt: str, bulk: bool) -> None:
                 with _open(name) as handle:
                     ingest_lines(
                         writer, _parse(handle, name, fmt, settings), settings=settings,
-                        origin=name, report=report,
-                        on_batch=partial(_batch_done, progress, task, collect=not bulk),
+                        origin=name, report=report, on_batch=partial(progress.advance, task),
                         resolve_now=not bulk,
                     )  # fmt: skip
         _print_report(report, resolved=not bulk)
         if bulk:
             _print_resolution(_resolve_with_progress(writer, settings, loaded=report.loaded))
     sys.exit(1 if report.rejected else 0)
-
-
-def _batch_done(progress: Progress, task: TaskID, records: int, *, collect: bool) -> None:
-    progress.advance(task, records)
-    # The collector is off for the whole ingest (each batch's objects made it
-    # walk the ones kept); the batch's own cycles, if any, go here. A bulk load
-    # keeps its batches' objects to the end: walking them found nothing and
-    # took 5 s a million.
-    if collect:
-        gc.collect(1)
 
 
 def _progress() -> Progress:

@@ -102,7 +102,7 @@ class GraphBackend(ABC):
 
     def more_in_bulk(self) -> BulkGraph | None:
         """A builder adding nodes and edges to the graph in bulk, when the engine
-        has one and can number the new nodes; None otherwise."""
+        has one (None otherwise). The new nodes' ids must be read back."""
         return None
 
     def discard_graph(self) -> None:

@@ -240,15 +240,7 @@ class FalkorDBBackend(GraphBackend):
         return BulkGraph(self._send_bulk, node_count=self._node_count)
 
     def more_in_bulk(self) -> BulkGraph | None:
-        # New nodes take the ids of deleted ones first: only a graph without
-        # such gaps numbers them predictably (after the last).
-        rows = self.read(
-            Statement("node_ids", "MATCH (n) RETURN count(n) AS n, max(id(n)) AS top", {})
-        )
-        count, top = int(rows[0]["n"]), rows[0]["top"]
-        if top is None or int(top) != count - 1:
-            return None
-        return BulkGraph(self._send_bulk, node_count=self._node_count, after=count)
+        return BulkGraph(self._send_bulk, node_count=self._node_count, adding=True)
 
     def _send_bulk(self, args: list[Any]) -> None:
         command = partial(self._db.connection.execute_command, "GRAPH.BULK", self._graph_name)

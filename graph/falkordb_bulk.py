@@ -4,8 +4,8 @@ with their identifiers go in within seconds, where CREATE statements took
 minutes (each one looks its identifiers up in an index and maintains it).
 
 It builds a graph that does not exist yet (the indexes are created once it
-is built), or adds to one whose node ids have no gaps (new nodes are numbered
-after the last; the indexes take them in).
+is built), or adds to one (the indexes take the new nodes in; their ids are
+read back, not foretold).
 
 The format (FalkorDB's bulk_insert.c): `GRAPH.BULK graph [BEGIN] nodes edges
 labels types blob…`; a blob is a header (the label or type, NUL-terminated,
@@ -80,6 +80,7 @@ class _Blob:
 
     def take(self) -> bytes:
         if self.ends:
+            assert all(a.id >= 0 and b.id >= 0 for a, b in self.ends), "an edge to an unknown id"
             pairs = zip(self.ends, self.parts, strict=True)
             self.parts = [_ENDS.pack(start.id, end.id) + part for (start, end), part in pairs]
         blob = self.header + b"".join(self.parts)
@@ -92,18 +93,18 @@ class BulkGraph:
     Declare each label and edge type with its properties, add entities, then
     `finish`."""
 
-    def __init__(
-        self, send: Send, *, node_count: Callable[[], int], after: int | None = None
-    ) -> None:
-        """`after`: the graph exists with this many nodes, numbered from 0 without
-        gaps (new ones follow); None: the graph is built from nothing."""
+    def __init__(self, send: Send, *, node_count: Callable[[], int], adding: bool = False) -> None:
+        """`adding`: to a graph that exists. Its new nodes' ids are then not
+        known here (the engine reuses deleted nodes' ids first, the last freed
+        first): read them back before adding edges to them."""
         self._send = send
         self._node_count = node_count  # the graph's, as sent so far
         self._labels: dict[str, _Blob] = {}
         self._types: dict[str, _Blob] = {}
         self._nodes = self._edges = self._bytes = 0  # pending in the next query
-        self._sent_nodes = after or 0
-        self._begun = after is not None
+        self._adding = adding
+        self._sent_nodes = node_count() if adding else 0
+        self._begun = adding
 
     def label(self, name: str, props: Sequence[str]) -> None:
         self._labels[name] = _Blob(name, props)
@@ -154,7 +155,7 @@ class BulkGraph:
             raise GraphError("bulk", "the graph changed while it was being built in bulk")
         for blob in self._labels.values():
             for node in blob.nodes:
-                node.id = self._sent_nodes
+                node.id = -1 if self._adding else self._sent_nodes
                 self._sent_nodes += 1
         labels = [blob.take() for blob in self._labels.values()]
         types = [blob.take() for blob in self._types.values()]

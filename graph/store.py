@@ -70,6 +70,7 @@ _LINK_GROUP = (
 _RECORD_FIELDS = ("key", "source", "source_id", "kind", "observed_at", "name", "search_name",
                   "text", "topics", "attributes")  # fmt: skip
 _IDENTIFIER_FIELDS = ("key", "type", "value", "strength")
+_PAGE_OF_IDS = 100_000
 _NAMES_KEPT = 64  # per identifier, as many as resolution samples (at least)
 
 
@@ -83,7 +84,7 @@ class RecordLoad:
         bulk.label("Identifier", [*_IDENTIFIER_FIELDS, "generic"])
         bulk.edge_type("HAS", ["first_seen", "last_seen", "seen_at"])
         self._stamps = (now, now)  # ingested and updated; first and last seen
-        self.records: dict[str, Node] = {}
+        self.records: set[str] = set()
         self._identifiers: dict[str, Node] = {}
         # Per linking identifier: how many records carry it, and the first
         # names they have (what `GraphWriter.identifier_usage` would read).
@@ -97,8 +98,8 @@ class RecordLoad:
             if row["key"] in self.records:
                 again.append(row)
                 continue
+            self.records.add(row["key"])
             record = self._bulk.node("Record", [*[row[f] for f in _RECORD_FIELDS], *self._stamps])
-            self.records[row["key"]] = record
             for ident in row["identifiers"]:
                 node = self._identifier(ident)
                 if ident["strength"] in LINKING_STRENGTHS:
@@ -120,10 +121,6 @@ class RecordLoad:
         """The id of a loaded identifier's node (known once the load is sent)."""
         return self._identifiers[identifier_key].id
 
-    def record_ids(self) -> dict[str, int]:
-        """The ids of the loaded records' nodes, by key (once the load is sent)."""
-        return {key: node.id for key, node in self.records.items()}
-
     def _carried(self, key: str, name: str | None) -> None:
         carried = self._carriers.get(key)
         if carried is None:
@@ -141,43 +138,50 @@ class RecordLoad:
 
 
 class ResolutionLoad:
-    """A first resolution of records loaded in bulk, added to their graph in
-    bulk (`GraphWriter.resolution_in_bulk`): profiles and the records' links
-    to them, as `apply_resolution` creates them, and the match edges, as
-    `add_match_edges` stores them."""
+    """A first resolution added to the graph in bulk (`GraphWriter.resolution_in_bulk`):
+    profiles and the records' links to them, as `apply_resolution` creates
+    them, and the match edges, as `add_match_edges` stores them. The profiles
+    go first; their ids are read back, then the edges go."""
 
-    def __init__(self, bulk: BulkGraph, record_ids: Mapping[str, int], *, model: str, now: str):
-        self._bulk, self.now, self.model = bulk, now, model
-        self._records = {key: Node.stored(node_id) for key, node_id in record_ids.items()}
+    def __init__(self, writer: GraphWriter, bulk: BulkGraph, *, model: str, now: str) -> None:
+        self._writer, self._bulk, self.model, self.now = writer, bulk, model, now
         bulk.label("Profile", ["id", "kind", "display_name", "record_count", "created_at",
                                "updated_at"])  # fmt: skip
-        bulk.edge_type("IN", ["rule", "via", "via_record", "linked_at"])
-        match = ["weight", "probability", "reason", "model", "at"]
-        bulk.edge_type("MATCHED", match)
-        bulk.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
+        self._links: list[Link] = []
+        self._matches: list[tuple[str, MatchEdge]] = []
 
     def match_edges(self, links: Sequence[MatchEdge], review: Sequence[MatchEdge]) -> None:
-        for label, edges in (("MATCHED", links), ("REVIEW", review)):
-            for e in edges:
-                values = [e.weight, e.probability, e.reason, self.model, self.now]
-                priority = [e.probability] if label == "REVIEW" else []
-                self._bulk.edge(label, self._records[e.left], self._records[e.right],
-                                [*values, *priority])  # fmt: skip
-                self._bulk.flush_if_full()
+        self._matches += [("MATCHED", e) for e in links] + [("REVIEW", e) for e in review]
 
     def profiles(self, summaries: Sequence[ProfileSummary], links: Sequence[Link]) -> None:
         """New profiles and the links of their records (all of them)."""
         stamps = (self.now, self.now)  # created and updated
-        made = {
-            s.id: self._bulk.node(
-                "Profile", [s.id, s.kind, s.display_name, s.record_count, *stamps]
-            )
-            for s in summaries
-        }
-        for link in links:
-            self._bulk.edge("IN", self._records[link.record], made[link.profile_id],
-                            [link.rule, link.via, link.via_record, self.now])  # fmt: skip
-        self._bulk.flush_if_full()
+        for s in summaries:
+            self._bulk.node("Profile", [s.id, s.kind, s.display_name, s.record_count, *stamps])
+            self._bulk.flush_if_full()
+        self._links += links
+
+    def finish(self) -> None:
+        self._bulk.finish()
+        records = self._writer.node_ids("Record", "key")
+        profiles = self._writer.node_ids("Profile", "id")
+        edges = self._writer.backend.more_in_bulk()
+        assert edges is not None  # the engine that made the profiles
+        edges.edge_type("IN", ["rule", "via", "via_record", "linked_at"])
+        match = ["weight", "probability", "reason", "model", "at"]
+        edges.edge_type("MATCHED", match)
+        edges.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
+        for link in self._links:
+            ends = Node.stored(records[link.record]), Node.stored(profiles[link.profile_id])
+            edges.edge("IN", *ends, [link.rule, link.via, link.via_record, self.now])
+            edges.flush_if_full()
+        for label, e in self._matches:
+            values = [e.weight, e.probability, e.reason, self.model, self.now]
+            priority = [e.probability] if label == "REVIEW" else []
+            ends = Node.stored(records[e.left]), Node.stored(records[e.right])
+            edges.edge(label, *ends, [*values, *priority])
+            edges.flush_if_full()
+        edges.finish()
 
 
 class GraphWriter(JudgementStore, ExpertiseStore):
@@ -303,19 +307,42 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             self.set_setting(RECORDS_CHANGED_AT, now)
 
     @contextmanager
-    def resolution_in_bulk(
-        self, record_ids: Mapping[str, int], *, model: str, now: str
-    ) -> Iterator[ResolutionLoad | None]:
-        """The first resolution of records loaded in bulk (`record_ids`: their
-        nodes), added in bulk when the engine can (None otherwise: write it
-        with statements). A failure leaves part of it written: the next
-        `directory resolve` redoes it."""
+    def resolution_in_bulk(self, *, model: str, now: str) -> Iterator[ResolutionLoad | None]:
+        """A first resolution (no profile and no match edge in the graph yet),
+        added in bulk when the engine can (None otherwise: write it with
+        statements). A failure leaves part of it written: the next `directory
+        resolve` redoes it."""
         bulk = self.backend.more_in_bulk()
-        if bulk is None:
+        if bulk is None or self.count_of("Profile") or self._any_match_edge():
             yield None
             return
-        yield ResolutionLoad(bulk, record_ids, model=model, now=now)
-        bulk.finish()
+        load = ResolutionLoad(self, bulk, model=model, now=now)
+        yield load
+        load.finish()
+
+    def _any_match_edge(self) -> bool:
+        rows = self._read(
+            "any_match_edge", "MATCH (:Record)-[m:MATCHED|REVIEW]->(:Record) RETURN m LIMIT 1"
+        )
+        return bool(rows)
+
+    def node_ids(self, label: str, key: str) -> dict[str, int]:
+        """Each `label` node's internal id, by its `key` property (read by id
+        ranges: a range seek each)."""
+        span = self._id_span(label)
+        found: dict[str, int] = {}
+        if span is None:
+            return found
+        for lo in range(span[0], span[1] + 1, _PAGE_OF_IDS):
+            rows = self._read(
+                f"{label.lower()}_ids",
+                f"MATCH (n:{label}) WHERE id(n) >= $lo AND id(n) < $hi "
+                f"RETURN n.{key} AS key, id(n) AS node",
+                lo=lo,
+                hi=lo + _PAGE_OF_IDS,
+            )
+            found.update((row["key"], row["node"]) for row in rows)
+        return found
 
     @staticmethod
     def _create_records(rows: object, now: str) -> Statement:
@@ -478,9 +505,11 @@ class GraphWriter(JudgementStore, ExpertiseStore):
 
     def record_id_span(self) -> tuple[int, int] | None:
         """The lowest and highest internal id of a record (None: no records)."""
-        rows = self._read(
-            "record_id_span", "MATCH (r:Record) RETURN min(id(r)) AS lo, max(id(r)) AS hi"
-        )
+        return self._id_span("Record")
+
+    def _id_span(self, label: str) -> tuple[int, int] | None:
+        cypher = f"MATCH (n:{label}) RETURN min(id(n)) AS lo, max(id(n)) AS hi"
+        rows = self._read(f"{label.lower()}_id_span", cypher)
         return None if not rows or rows[0]["lo"] is None else (rows[0]["lo"], rows[0]["hi"])
 
     def matching_page(self, lo: int, hi: int) -> list[MatchingRow]:

@@ -67,7 +67,6 @@ class Loaded:
 
     rows: list[MatchingRow]
     changed_at: str
-    record_ids: dict[str, int] = field(default_factory=dict)  # their nodes, by key
 
 
 @dataclass
@@ -221,9 +220,8 @@ def _run(
     report.links, report.refused = len(decisions.links), decisions.refused
     report.review = len(decisions.review)
     clock.lap("score")
-    record_ids = loaded.record_ids if loaded and not report.profiles_before else {}
     _write(writer, rows, plain, decisions, judgements, model=model.version,
-           record_ids=record_ids, source_rank=source_rank, report=report,
+           in_bulk=loaded is not None, source_rank=source_rank, report=report,
            progress=progress)  # fmt: skip
     clock.lap("write")
 
@@ -236,13 +234,13 @@ def _write(
     judgements: Sequence[Judgement],
     *,
     model: str,
-    record_ids: dict[str, int],
+    in_bulk: bool,
     source_rank: Callable[[str], int],
     report: BatchReport,
     progress: Progress,
 ) -> None:
-    """Store the decisions and the profiles they make (`record_ids`: of
-    records just loaded in bulk, resolved for the first time)."""
+    """Store the decisions and the profiles they make (`in_bulk`: of records
+    just loaded in bulk, in bulk too where it can)."""
     now = utc_now()
     partners: dict[str, list[str]] = {}
     for pair in decisions.links:
@@ -252,13 +250,13 @@ def _write(
         for row in plain
     ]
     found = clusters(linked, judgements)
-    with _in_bulk(writer, record_ids, model=model, now=now) as in_bulk:
-        if in_bulk is None:
+    with _in_bulk(writer, in_bulk, model=model, now=now) as load:
+        if load is None:
             _store_decisions(writer, rows, decisions, model=model, now=now)
         else:
-            in_bulk.match_edges(*_match_edges(rows, decisions))
+            load.match_edges(*_match_edges(rows, decisions))
         _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
-                        report=report, progress=progress, in_bulk=in_bulk)  # fmt: skip
+                        report=report, progress=progress, in_bulk=load)  # fmt: skip
     writer.refresh_review()
     refresh_expertise(writer, writer.profiles_with_evidence())
     writer.backend.flush()  # timed with the phase that wrote it
@@ -266,17 +264,17 @@ def _write(
 
 @contextmanager
 def _in_bulk(
-    writer: GraphWriter, record_ids: dict[str, int], *, model: str, now: str
+    writer: GraphWriter, wanted: bool, *, model: str, now: str
 ) -> Iterator[ResolutionLoad | None]:
-    """The first resolution of records just loaded in bulk (`record_ids`: their
-    nodes) goes in in bulk too, where the engine can: about half the time of
-    the statements that write a million records' profiles."""
-    if not record_ids:
+    """The first resolution of records just loaded in bulk goes in in bulk too,
+    where the engine can: about half the time of the statements that write a
+    million records' profiles."""
+    if not wanted:
         yield None
         return
-    with writer.resolution_in_bulk(record_ids, model=model, now=now) as load:
+    with writer.resolution_in_bulk(model=model, now=now) as load:
         if load is not None:
-            log.info("writing the first resolution of %d records in bulk", len(record_ids))
+            log.info("writing the first resolution in bulk")
         yield load
 
 

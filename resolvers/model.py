@@ -20,9 +20,12 @@ def pickled_by_fields(cls: type[T]) -> type[T]:
     own pickling sets each field through `object.__setattr__` on the way back:
     records handed over by the parsing process of a bulk load took about
     twice as long to pickle and a third longer to unpickle."""
-    values = attrgetter(*cls.__slots__)  # type: ignore[attr-defined]
+    names = cls.__slots__  # type: ignore[attr-defined]
+    assert len(names) > 1, "attrgetter gives one field alone, not in a tuple"
+    values = attrgetter(*names)
 
     def reduce(self: T) -> tuple[type[T], Any]:
+        assert type(self) is cls, "a subclass would come back as its parent"
         return cls, values(self)
 
     cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
