@@ -334,14 +334,14 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         if span is None:
             return found
         for lo in range(span[0], span[1] + 1, _PAGE_OF_IDS):
-            rows = self._read(
+            [page] = self._read(  # two lists: a fraction of the time of rows
                 f"{label.lower()}_ids",
                 f"MATCH (n:{label}) WHERE id(n) >= $lo AND id(n) < $hi "
-                f"RETURN n.{key} AS key, id(n) AS node",
+                f"RETURN collect(n.{key}) AS keys, collect(id(n)) AS nodes",
                 lo=lo,
                 hi=lo + _PAGE_OF_IDS,
             )
-            found.update((row["key"], row["node"]) for row in rows)
+            found.update(zip(page["keys"], page["nodes"], strict=True))
         return found
 
     @staticmethod
