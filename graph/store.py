@@ -321,10 +321,12 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         load.finish()
 
     def _any_match_edge(self) -> bool:
-        rows = self._read(
-            "any_match_edge", "MATCH (:Record)-[m:MATCHED|REVIEW]->(:Record) RETURN m LIMIT 1"
+        # Counted by type without labels: the engines read the count they
+        # keep (instant), where looking for one walked a million records (19 s).
+        return any(
+            self._read(f"count_{kind}", f"MATCH ()-[m:{kind}]->() RETURN count(m) AS n")[0]["n"]
+            for kind in ("MATCHED", "REVIEW")
         )
-        return bool(rows)
 
     def node_ids(self, label: str, key: str) -> dict[str, int]:
         """Each `label` node's internal id, by its `key` property (read by id
