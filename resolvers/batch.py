@@ -250,11 +250,12 @@ def _write(
         for row in plain
     ]
     found = clusters(linked, judgements)
+    links, review = _match_edges(rows, decisions)
     with _in_bulk(writer, in_bulk, model=model, now=now) as load:
-        if load is None:
-            _store_decisions(writer, rows, decisions, model=model, now=now)
+        if load is None:  # every MATCHED and REVIEW edge replaced by these
+            writer.replace_match_edges(links, review, model=model, now=now)
         else:
-            load.match_edges(*_match_edges(rows, decisions))
+            load.match_edges(links, review)
         _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
                         report=report, progress=progress, in_bulk=load)  # fmt: skip
     writer.refresh_review()
@@ -314,14 +315,6 @@ def _groups(rows: Sequence[RecordRow], judgements: Sequence[Judgement]) -> list[
         for key in members:
             group_of[index[key]] = number
     return group_of
-
-
-def _store_decisions(
-    writer: GraphWriter, rows: Sequence[MatchingRow], decisions: Decisions, *, model: str,
-    now: str,
-) -> None:  # fmt: skip
-    """Replace every MATCHED and REVIEW edge with these decisions'."""
-    writer.replace_match_edges(*_match_edges(rows, decisions), model=model, now=now)
 
 
 def _match_edges(

@@ -90,17 +90,22 @@ def _records() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("query_bytes", [64 << 20, 2000])  # 2000: many queries, edges across
+@pytest.fixture(params=[64 << 20, 2000])  # 2000: many queries, edges across
+def query_bytes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The most a GRAPH.BULK query carries, in bytes (set for the test)."""
+    size = int(request.param)
+    monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", size)
+    return size
+
+
 def test_a_bulk_load_stores_what_ingest_stores(
     falkor: GraphWriter,
     other: GraphWriter,
     settings: Settings,
     *,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
     query_bytes: int,
 ) -> None:
-    monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", query_bytes)
     records = _records()
     with caplog.at_level(logging.DEBUG, logger="graph"):
         report = _bulk(falkor, records, settings)
@@ -225,16 +230,10 @@ def _resolution(writer: GraphWriter) -> tuple[set[Any], set[Any]]:
     return profiles, matches
 
 
-@pytest.mark.parametrize("query_bytes", [64 << 20, 3000])
 def test_the_first_resolution_of_a_bulk_load_is_written_in_bulk_as_by_statements(
-    falkor: GraphWriter,
-    other: GraphWriter,
-    settings: Settings,
-    *,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    falkor: GraphWriter, other: GraphWriter, settings: Settings, caplog: pytest.LogCaptureFixture,
     query_bytes: int,
-) -> None:
+) -> None:  # fmt: skip
     records = _once([record for record, _ in generate_large_with_truth(1500)] + _records())
     reports, handed = [], []
     for writer, in_bulk in ((falkor, True), (other, False)):
@@ -244,7 +243,6 @@ def test_the_first_resolution_of_a_bulk_load_is_written_in_bulk_as_by_statements
         if in_bulk:  # ids freed above the last node: new nodes take them, last freed first
             writer.backend.write(Statement("tmp", "CREATE (:Tmp), (:Tmp), (:Tmp)", {}))
             writer.backend.write(Statement("tmp", "MATCH (t:Tmp) DELETE t", {}))
-        monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", query_bytes)
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="graph"):
             reports.append(resolve_all(
