@@ -149,10 +149,10 @@ class BulkGraph:
         self._bytes += len(entity)
 
     def _flush(self) -> None:
-        # Ids are counted here: a node someone else created between two
-        # queries would shift every later edge onto the wrong nodes.
-        if self._begun and self._node_count() != self._sent_nodes:
-            raise GraphError("bulk", "the graph changed while it was being built in bulk")
+        # Ids are counted here: a node someone else created before or while a
+        # query went would shift its edges, and every later one, onto the wrong
+        # nodes. Counted before and after each query, so none goes unseen.
+        self._check_unchanged()
         for blob in self._labels.values():
             for node in blob.nodes:
                 node.id = -1 if self._adding else self._sent_nodes
@@ -163,3 +163,9 @@ class BulkGraph:
         self._send([*begin, self._nodes, self._edges, len(labels), len(types), *labels, *types])
         self._begun = True
         self._nodes = self._edges = self._bytes = 0
+        if not self._adding:
+            self._check_unchanged()
+
+    def _check_unchanged(self) -> None:
+        if self._begun and self._node_count() != self._sent_nodes:
+            raise GraphError("bulk", "the graph changed while it was being built in bulk")

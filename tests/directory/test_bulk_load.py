@@ -296,12 +296,52 @@ def test_a_node_made_by_someone_else_stops_a_bulk_build() -> None:
     shift every later edge."""
     sent: list[list[Any]] = []
     nodes_in_graph = [0]
-    bulk = falkordb_bulk.BulkGraph(sent.append, node_count=lambda: nodes_in_graph[0])
+
+    def send(args: list[Any]) -> None:
+        sent.append(args)
+        nodes_in_graph[0] += args[1]  # the query's nodes
+
+    bulk = falkordb_bulk.BulkGraph(send, node_count=lambda: nodes_in_graph[0])
     bulk.label("N", ["key"])
     bulk.node("N", ["a"])
     bulk.finish()
-    nodes_in_graph[0] = 2  # ours, and another
+    nodes_in_graph[0] += 1  # another's
     bulk.node("N", ["b"])
     with pytest.raises(GraphError, match="changed"):
         bulk.finish()
     assert len(sent) == 1
+
+
+def test_a_node_made_while_a_query_goes_stops_a_bulk_build() -> None:
+    """Counted after each query too: a node made while it went in shifted its
+    own edges, though the count before it was right."""
+    nodes_in_graph = [0]
+
+    def send(args: list[Any]) -> None:
+        nodes_in_graph[0] += args[1] + 1  # the query's nodes, and another
+
+    bulk = falkordb_bulk.BulkGraph(send, node_count=lambda: nodes_in_graph[0])
+    bulk.label("N", ["key"])
+    bulk.node("N", ["a"])
+    with pytest.raises(GraphError, match="changed"):
+        bulk.finish()
+
+
+def test_a_node_made_during_a_bulk_load_leaves_the_graph_empty(
+    falkor: GraphWriter, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the real graph: a node another writer makes while a query of the
+    load goes in fails the load, and nothing of it stays. The load is one
+    query: no later query's count would see the node."""
+    backend: Any = falkor.backend
+    send = backend._send_bulk
+
+    def send_and_meddle(args: list[Any]) -> None:
+        send(args)
+        backend.write(Statement("meddle", "CREATE (:Meddler {at: 1})", {}))
+
+    monkeypatch.setattr(backend, "_send_bulk", send_and_meddle)
+    with pytest.raises(GraphError, match="changed"):
+        _bulk(falkor, _records(), settings)
+    assert falkor.count_of("Record") == 0
+    assert falkor.count_of("Meddler") == 0
