@@ -37,7 +37,7 @@ from resolvers.deterministic import (
 from resolvers.features import Features, features
 from resolvers.match_model import MatchModel, ModelMismatchError, train, training_pairs
 from resolvers.model import utc_now
-from resolvers.online import RESOLUTION_LOCK, mint_profile_id, splits
+from resolvers.online import RESOLUTION_LOCK, mint_profile_ids, splits
 from resolvers.pairwork import PairWork
 from resolvers.probabilistic import (
     Decisions,
@@ -370,7 +370,7 @@ def _write_profiles(
     progress: Progress,
     in_bulk: ResolutionLoad | None,
 ) -> None:
-    assignment = assign_ids(found, mint_profile_id)
+    assignment = assign_ids(found, mint_profile_ids)
     previous = {row.key: row.link for row in rows if row.link is not None}
     before: dict[str, set[str]] = {}
     for row in rows:

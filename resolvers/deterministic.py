@@ -262,10 +262,11 @@ class Assignment:
 
 def assign_ids(
     found: Sequence[Cluster],
-    mint: Callable[[], str],
+    mint: Callable[[int], list[str]],
     claims: Mapping[str, str | None] | None = None,
 ) -> Assignment:
-    """Give each cluster the old id it shares most records with (each id once).
+    """Give each cluster the old id it shares most records with (each id once);
+    `mint(n)` makes n new ones for the others.
 
     `claims` overrides, per record key, which id a record counts for (None: none):
     a steward's merge keeps the chosen id, a split mints one for the records
@@ -290,16 +291,15 @@ def assign_ids(
         if ids[index] is None and old_id not in taken:
             ids[index] = old_id
             taken.add(old_id)
-    created = []
-    for index, assigned in enumerate(ids):
-        if assigned is None:
-            ids[index] = mint()
-            created.append(ids[index])
+    unassigned = [index for index, assigned in enumerate(ids) if assigned is None]
+    created = mint(len(unassigned))
+    for index, new_id in zip(unassigned, created, strict=True):
+        ids[index] = new_id
     final = [i for i in ids if i is not None]
     stored = {r.profile_id for cluster in found for r in cluster.records if r.profile_id}
     lost = (stored | {old for _, old, _ in overlaps}) - taken
     retired = _redirects(found, final, lost)
-    return Assignment(final, [c for c in created if c is not None], retired)
+    return Assignment(final, created, retired)
 
 
 def _redirects(found: Sequence[Cluster], ids: list[str], lost: set[str]) -> dict[str, str]:

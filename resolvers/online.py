@@ -10,11 +10,14 @@ carrying a value whose generic status just changed.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 
-from ulid import ULID
+import numpy as np
+import numpy.typing as npt
 
 from graph.model import IdentifierUsage, RecordRow
 from graph.store import GraphWriter
@@ -42,9 +45,27 @@ class ResolutionOutcome:
     generic_marked: int = 0
 
 
-def mint_profile_id() -> str:
-    """A new, time-ordered, never reused profile id."""
-    return str(ULID())
+def mint_profile_ids(count: int) -> list[str]:
+    """`count` new, time-ordered, never reused profile ids: ULIDs (this
+    millisecond, then 80 random bits), encoded all at once. One at a time,
+    the library took 3 s for a million records' profiles."""
+    stamp = np.frombuffer((time.time_ns() // 1_000_000).to_bytes(6, "big"), dtype=np.uint8)
+    random = np.frombuffer(os.urandom(10 * count), dtype=np.uint8).reshape(count, 10)
+    return ulid_texts(np.hstack([np.broadcast_to(stamp, (count, 6)), random]))
+
+
+def ulid_texts(raw: npt.NDArray[np.uint8]) -> list[str]:
+    """ULIDs of 16 bytes each (rows of `raw`) as text (Crockford's base 32)."""
+    count = len(raw)
+    # 128 bits, 2 zero bits before them: 26 digits of 5 bits, the first below 8.
+    bits = np.hstack([np.zeros((count, 2), dtype=np.uint8), np.unpackbits(raw, axis=1)])
+    digits = bits.reshape(count, 26, 5) @ _FIVE_BITS
+    text: list[str] = _CROCKFORD[digits].view("S26").ravel().astype("U26").tolist()
+    return text
+
+
+_CROCKFORD = np.frombuffer(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", dtype=np.uint8)
+_FIVE_BITS = np.array([16, 8, 4, 2, 1], dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,7 @@ def resolve(
     source_rank: Callable[[str], int],
     near_profiles: Iterable[str] = (),
     claims: Mapping[str, str | None] | None = None,
-    mint: Callable[[], str] = mint_profile_id,
+    mint: Callable[[int], list[str]] = mint_profile_ids,
     judgements_exist: bool | None = None,
     read_whole: Mapping[str, Sequence[RecordRow]] | None = None,
 ) -> ResolutionOutcome:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from itertools import count
 
+import numpy as np
+from ulid import ULID
+
 from graph.model import Link, RecordRow
 from resolvers.deterministic import assign_ids, changed_links, cluster_members, clusters
+from resolvers.online import mint_profile_ids, ulid_texts
 
 
 def row(key: str, *ids: str, profile: str | None = None, at: str | None = None) -> RecordRow:
     return RecordRow(key, "crm", "customer", None, at, profile, tuple(ids))
 
 
-def minted() -> Callable[[], str]:
+def minted() -> Callable[[int], list[str]]:
     numbers = count(1)
-    return lambda: f"new-{next(numbers)}"
+    return lambda n: [f"new-{next(numbers)}" for _ in range(n)]
 
 
 def test_components_are_transitive_and_explained() -> None:
@@ -69,3 +75,18 @@ def test_a_split_keeps_the_id_on_the_larger_part_and_mints_one() -> None:
     assert sorted(assignment.profile_ids) == ["P1", "new-1"]
     assert assignment.created == ["new-1"]
     assert assignment.retired == {}
+
+
+def test_profile_ids_are_ulids_of_now_each_new() -> None:
+    before = time.time()
+    ids = mint_profile_ids(5000)
+    assert len(set(ids)) == 5000
+    for text in ids[:50]:
+        assert before - 0.01 <= ULID.from_str(text).timestamp <= time.time() + 0.01
+    assert mint_profile_ids(0) == []
+
+
+def test_ulids_are_written_as_the_library_writes_them() -> None:
+    raw = np.frombuffer(os.urandom(16 * 300), dtype=np.uint8).reshape(300, 16).copy()
+    raw[0], raw[1] = 0, 255  # the smallest and the largest
+    assert ulid_texts(raw) == [str(ULID(row.tobytes())) for row in raw]
