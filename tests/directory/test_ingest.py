@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
-from directory.ingest import ingest_lines
+import pytest
+
+from directory.ingest import attributes_json, ingest_lines
 from directory.settings import Settings
 from graph.store import GraphWriter
 from resolvers.records import iter_jsonl
@@ -157,3 +160,11 @@ def test_name_search_takes_any_text(falkor: GraphWriter, settings: Settings) -> 
     ]
     for odd in ("@jp", "a|b", "*", "-", ""):
         search(falkor, name=odd, first=5)  # no engine syntax error
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [{}, {"city": "Sydney"}, {"z": 'é "q" \\ \n\t\x01 \u2028 🚀 東京', "b": "", "a": "x"}],
+)
+def test_attributes_are_stored_as_json_writes_them(attributes: dict[str, str]) -> None:
+    assert attributes_json(attributes) == json.dumps(attributes, ensure_ascii=False, sort_keys=True)
