@@ -117,9 +117,14 @@ def _family_from_handles(name_words: tuple[str, ...], tokens: frozenset[str]) ->
     for token in sorted(tokens):
         for prefix in (given, given[0]):
             rest = token.removeprefix(prefix).lstrip("._-")
-            if rest != token and rest.startswith(initial) and len(rest) > 2 and rest.isalpha():
+            # ASCII letters only: the name's words are folded.
+            if rest != token and rest.startswith(initial) and len(rest) > 2 and _letters(rest):
                 return (given, rest)
     return name_words
+
+
+def _letters(text: str) -> bool:
+    return text.isascii() and text.isalpha()
 
 
 def _name_forms(name_words: tuple[str, ...], *, initials: bool) -> frozenset[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 from rapidfuzz.distance import OSA
@@ -63,7 +64,12 @@ def words(name: str) -> tuple[str, ...]:
     if name.count(",") == 1:
         family, given = name.split(",")
         name = f"{given} {family}"
-    return tuple(w for w in fold(name).split() if w not in _TITLES)
+    return without_titles(fold(name).split())
+
+
+def without_titles(folded: Iterable[str]) -> tuple[str, ...]:
+    """Folded words less the titles among them ("dr", "sra", "m"…)."""
+    return tuple(w for w in folded if w not in _TITLES)
 
 
 def _given_names_match(a: str, b: str) -> bool:
@@ -110,7 +116,11 @@ def _handle_of(single: str, other: tuple[str, ...]) -> bool:
 def may_be_same_person(a: str, b: str) -> bool:
     """False only when the names show two different people: different given
     names, or the same given name with different family names."""
-    left, right = words(a), words(b)
+    return may_be_same_words(words(a), words(b))
+
+
+def may_be_same_words(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
+    """`may_be_same_person` of two names' `words`."""
     if not left or not right:
         return True
     if _given_names_match(left[0], right[0]):

@@ -33,7 +33,7 @@ from rapidfuzz.distance import OSA
 from resolvers.comparisons import COMPARISONS, comparison_index, given_pair
 from resolvers.features import Features
 from resolvers.match_model import MatchModel, probability
-from resolvers.names import gendered_pair, may_be_same_person
+from resolvers.names import gendered_pair, may_be_same_words, without_titles
 
 # Records compared per side when checking two groups (a big profile is checked
 # on a sample of its records, its oldest first).
@@ -176,7 +176,7 @@ def _given_names(a: Features, b: Features) -> bool | None:
     (nicknames, initials, one typo, handles; Agustín and Agustina differ), or by
     the model's close given-name levels (typos, swapped order) unless the two
     are a gendered pair; the name comparison runs once for both questions."""
-    if may_be_same_person(_full_name(a), _full_name(b)):
+    if may_be_same_words(name_words(a), name_words(b)):
         return True if _full(a) and _full(b) else None
     x, y = given_pair(a, b)
     if COMPARISONS[_GIVEN_NAME].level(a, b) in _CLOSE_GIVEN and not gendered_pair(x, y):
@@ -188,8 +188,10 @@ def _full(f: Features) -> bool:
     return bool(f.given and len(f.given) > 1 and f.family)
 
 
-def _full_name(f: Features) -> str:
-    return " ".join((f.given or "", *f.family))
+def name_words(f: Features) -> tuple[str, ...]:
+    """The record's name as `words` gives it (its words are folded already;
+    joined and split again, they missed the cache at a million records)."""
+    return without_titles(w for w in (f.given, *f.family) if w)
 
 
 def groups_conflict(left: Sequence[Features], right: Sequence[Features]) -> tuple[int, str | None]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers.names import count_people, fold, may_be_same_person, unicode_fold
+from resolvers.features import features
+from resolvers.names import count_people, fold, may_be_same_person, unicode_fold, words
+from resolvers.probabilistic import name_words
 
 
 @pytest.mark.parametrize(
@@ -60,3 +62,23 @@ def test_fold_of_plain_ascii_is_the_full_fold(text: str) -> None:
 )
 def test_count_people(names: list[str], people: int) -> None:
     assert count_people(names) == people
+
+
+@pytest.mark.parametrize(
+    ("name", "handle"),
+    [
+        ("Lucía M.", None),  # a trailing initial is kept, though it reads as a title
+        ("Dr. José González Pérez", None),
+        ("González Pérez, José", None),
+        ("Carlos F.", "cfrancavilla"),  # the family name read from the handle
+        ("Zoë F.", "zfærøy"),  # a handle not in ASCII letters gives none
+        ("Mr M", None),
+        ("  ", None),
+    ],
+)
+def test_a_records_name_words_are_its_names_words(name: str, handle: str | None) -> None:
+    """The conflict checks read a record's name from its features' words; they
+    must be what `words` makes of the name those words spell."""
+    found = features("r", name, {}, [("twitter", handle)] if handle else [])
+    spelled = " ".join((found.given or "", *found.family))
+    assert name_words(found) == words(spelled)
