@@ -193,7 +193,8 @@ def _run(
     leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
     plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
     judgements = writer.current_judgements()
-    group_of = _groups(plain, judgements)
+    joined = cluster_members(plain, judgements)
+    group_of = _numbered(plain, joined)
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
     clock.lap("read")
     pairs = candidate_pairs(feats)
@@ -220,7 +221,7 @@ def _run(
     report.links, report.refused = len(decisions.links), decisions.refused
     report.review = len(decisions.review)
     clock.lap("score")
-    _write(writer, rows, plain, decisions, judgements, model=model.version,
+    _write(writer, rows, plain, decisions, judgements, joined=joined, model=model.version,
            in_bulk=loaded is not None, source_rank=source_rank, report=report,
            progress=progress)  # fmt: skip
     clock.lap("write")
@@ -233,14 +234,16 @@ def _write(
     decisions: Decisions,
     judgements: Sequence[Judgement],
     *,
+    joined: Sequence[set[str]],
     model: str,
     in_bulk: bool,
     source_rank: Callable[[str], int],
     report: BatchReport,
     progress: Progress,
 ) -> None:
-    """Store the decisions and the profiles they make (`in_bulk`: of records
-    just loaded in bulk, in bulk too where it can)."""
+    """Store the decisions and the profiles they make (`joined`: the records'
+    deterministic clusters; `in_bulk`: of records just loaded in bulk, in bulk
+    too where it can)."""
     now = utc_now()
     partners: dict[str, list[str]] = {}
     for pair in decisions.links:
@@ -249,7 +252,7 @@ def _write(
         replace(row, matched=tuple(partners[row.key])) if row.key in partners else row
         for row in plain
     ]
-    found = clusters(linked, judgements)
+    found = clusters(linked, judgements, joined=joined)
     links, review = _match_edges(rows, decisions)
     with _in_bulk(writer, in_bulk, model=model, now=now) as load:
         if load is None:  # every MATCHED and REVIEW edge replaced by these
@@ -306,12 +309,13 @@ def _different(judgements: Sequence[Judgement]) -> list[tuple[str, str]]:
     return [(j.left, j.right) for j in judgements if j.decision == "different"]
 
 
-def _groups(rows: Sequence[RecordRow], judgements: Sequence[Judgement]) -> list[int]:
-    """Each record's deterministic cluster, by number (where resolution starts):
-    shared identifiers and the stewards' judgements."""
+def _numbered(rows: Sequence[RecordRow], joined: Sequence[set[str]]) -> list[int]:
+    """Each record's deterministic cluster (`cluster_members`: shared
+    identifiers and the stewards' judgements), by number: where resolution
+    starts."""
     index = {row.key: i for i, row in enumerate(rows)}
     group_of = [0] * len(rows)
-    for number, members in enumerate(cluster_members(rows, judgements)):
+    for number, members in enumerate(joined):
         for key in members:
             group_of[index[key]] = number
     return group_of

@@ -40,7 +40,12 @@ class Cluster:
     links: dict[str, tuple[str, str | None, str | None]]  # key -> (rule, via, via_record)
 
 
-def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ()) -> list[Cluster]:
+def clusters(
+    records: Sequence[RecordRow],
+    judgements: Iterable[Judgement] = (),
+    *,
+    joined: Iterable[set[str]] | None = None,
+) -> list[Cluster]:
     """Records joined by what links them, with a spanning tree of links (the
     explanation) grown from each cluster's seed: the record that seeded it
     before, so a record joining a profile adds its own link and rewrites no
@@ -50,12 +55,16 @@ def clusters(records: Sequence[RecordRow], judgements: Iterable[Judgement] = ())
     shared linking identifiers, then IP leases, then probabilistic links. A
     join that would put two records a person judged different into one cluster
     is not made, so a steward's split holds even against a shared email.
+
+    `joined`: what `cluster_members` gave for these records and judgements
+    (the records' probabilistic links aside), when the caller has it: only
+    those links are joined then.
     """
     by_key = {record.key: record for record in records}
     same, apart = _judged(judgements, by_key)
     ways = _Ways.of(records, by_key)
     result = []
-    for members in _joined(by_key, ways, same, apart).components():
+    for members in _joined(by_key, ways, same, apart, joined).components():
         ordered = sorted((by_key[k] for k in members), key=_age)
         seeds = [record.key for record in ordered if record.link and record.link.rule == RULE_SEED]
         root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
@@ -79,8 +88,22 @@ def _joined(
     ways: _Ways,
     same: dict[str, set[str]],
     apart: dict[str, set[str]],
+    start: Iterable[set[str]] | None = None,
 ) -> _Groups:
     groups = _Groups(by_key, apart)
+    if start is None:
+        _join_deterministic(groups, ways, same)
+    else:  # the same groups: the same joins, made by the caller already
+        groups.adopt(start)
+    for key in sorted(ways.partners):
+        for other in sorted(ways.partners[key]):
+            groups.join(key, other)
+    return groups
+
+
+def _join_deterministic(groups: _Groups, ways: _Ways, same: dict[str, set[str]]) -> None:
+    """The joins before the probabilistic links: judged the same, shared
+    identifiers, IP leases."""
     for key in sorted(same):
         for other in sorted(same[key]):
             groups.join(key, other)
@@ -92,10 +115,6 @@ def _joined(
         holders = ways.carriers.get(account, [])
         for key in ways.tenants[account] if holders else ():
             groups.join_lease(key, holders[0], account)
-    for key in sorted(ways.partners):
-        for other in sorted(ways.partners[key]):
-            groups.join(key, other)
-    return groups
 
 
 @dataclass
@@ -197,6 +216,16 @@ class _Groups:
             if not any(self.join(root, key) for root in roots):
                 roots.append(self.find(key))
             roots = list(dict.fromkeys(self.find(root) for root in roots))
+
+    def adopt(self, components: Iterable[set[str]]) -> None:
+        """Start from these groups (of records still alone)."""
+        for members in components:
+            if len(members) > 1:
+                root, *others = members
+                for key in others:
+                    self._parent[key] = root
+                    del self._members[key]
+                self._members[root] = [root, *others]
 
     def components(self) -> list[set[str]]:
         return [set(members) for members in self._members.values()]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import count
 
 import numpy as np
 from ulid import ULID
 
-from graph.model import Link, RecordRow
+from graph.model import Judgement, Link, RecordRow
 from resolvers.deterministic import assign_ids, changed_links, cluster_members, clusters
 from resolvers.online import mint_profile_ids, ulid_texts
 
@@ -90,3 +91,27 @@ def test_ulids_are_written_as_the_library_writes_them() -> None:
     raw = np.frombuffer(os.urandom(16 * 300), dtype=np.uint8).reshape(300, 16).copy()
     raw[0], raw[1] = 0, 255  # the smallest and the largest
     assert ulid_texts(raw) == [str(ULID(row.tobytes())) for row in raw]
+
+
+def test_clusters_started_from_the_deterministic_ones_are_the_same() -> None:
+    """The batch executor hands `clusters` the deterministic clusters it
+    computed already: only the probabilistic links are joined then, with the
+    same result (judgements, leases and a link a judgement refuses included)."""
+    judged = [
+        Judgement("j1", "a", "c", "different", "steward", "2026-01-01T00:00:00Z"),
+        Judgement("j2", "d", "e", "same", "steward", "2026-01-01T00:00:00Z"),
+    ]
+    plain = [
+        row("a", "e:1"), row("b", "e:1", "p:2"), row("c", "p:7"), row("d"), row("e"),
+        row("f", "account:9"), replace(row("g"), leased=("account:9",)), row("h"), row("i"),
+    ]  # fmt: skip
+    matched = {"c": ("b",), "h": ("d",), "i": ("h",)}  # c-b refused: a and c judged apart
+    linked = [replace(r, matched=matched.get(r.key, ())) for r in plain]
+    joined = cluster_members(plain, judged)
+    found = clusters(linked, judged, joined=joined)
+    assert [(c.records, c.links) for c in found] == [
+        (c.records, c.links) for c in clusters(linked, judged)
+    ]
+    assert sorted(sorted(r.key for r in c.records) for c in found) == [
+        ["a", "b"], ["c"], ["d", "e", "h", "i"], ["f", "g"],
+    ]  # fmt: skip
