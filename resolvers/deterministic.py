@@ -65,6 +65,10 @@ def clusters(
     ways = _Ways.of(records, by_key)
     result = []
     for members in _joined(by_key, ways, same, apart, joined).components():
+        if len(members) == 1:  # most: its own seed
+            (key,) = members
+            result.append(Cluster((by_key[key],), {key: (RULE_SEED, None, None)}))
+            continue
         ordered = sorted((by_key[k] for k in members), key=_age)
         seeds = [record.key for record in ordered if record.link and record.link.rule == RULE_SEED]
         root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
@@ -247,8 +251,6 @@ def _spanning_tree(
     followed first, then the stewards' judgements, then IP leases (both ways),
     then probabilistic links."""
     links: dict[str, tuple[str, str | None, str | None]] = {root: (RULE_SEED, None, None)}
-    if len(members) == 1:  # most clusters: nothing to walk
-        return links
     frontier = deque([root])
     while frontier:
         current = frontier.popleft()
