@@ -387,7 +387,7 @@ def _write_profiles(
     report.profiles_unchanged = sum(
         1
         for cluster, pid in zip(found, assignment.profile_ids, strict=True)
-        if before.get(pid) == {r.key for r in cluster.records}
+        if pid in before and before[pid] == {r.key for r in cluster.records}
     )
     for start in range(0, len(found), _WRITE_CLUSTERS):
         chunk = found[start : start + _WRITE_CLUSTERS]

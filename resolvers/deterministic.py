@@ -364,6 +364,10 @@ def summarise(
 ) -> ProfileSummary:
     """Derived profile fields. Display name survivorship: the name from the most
     trusted source (settings' source priority) wins; among equals, the newest."""
+    if len(cluster.records) == 1:  # most profiles
+        (record,) = cluster.records
+        kind = "employee" if record.kind == "employee" else "customer"
+        return ProfileSummary(profile_id, kind, record.name or None, 1)
     newest_first = sorted(
         (r for r in cluster.records if r.name), key=lambda r: r.observed_at or "", reverse=True
     )
