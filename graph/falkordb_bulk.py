@@ -151,7 +151,8 @@ class BulkGraph:
     def _flush(self) -> None:
         # Ids are counted here: a node someone else created before or while a
         # query went would shift its edges, and every later one, onto the wrong
-        # nodes. Counted before and after each query, so none goes unseen.
+        # nodes. Counted before each query, and after it in a new graph (when
+        # adding, new nodes' ids are read back, not foretold).
         self._check_unchanged()
         for blob in self._labels.values():
             for node in blob.nodes:

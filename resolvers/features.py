@@ -117,14 +117,12 @@ def _family_from_handles(name_words: tuple[str, ...], tokens: frozenset[str]) ->
     for token in sorted(tokens):
         for prefix in (given, given[0]):
             rest = token.removeprefix(prefix).lstrip("._-")
-            # ASCII letters only: the name's words are folded.
-            if rest != token and rest.startswith(initial) and len(rest) > 2 and _letters(rest):
-                return (given, rest)
+            if rest == token:
+                continue
+            word = fold(rest)  # one folded word, as the name's other words
+            if word.startswith(initial) and len(word) > 2 and word.isalpha():
+                return (given, word)
     return name_words
-
-
-def _letters(text: str) -> bool:
-    return text.isascii() and text.isalpha()
 
 
 def _name_forms(name_words: tuple[str, ...], *, initials: bool) -> frozenset[str]:

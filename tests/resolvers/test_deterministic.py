@@ -82,6 +82,7 @@ def test_profile_ids_are_ulids_of_now_each_new() -> None:
     before = time.time()
     ids = mint_profile_ids(5000)
     assert len(set(ids)) == 5000
+    assert ids == sorted(ids)  # the older wins a tie in `assign_ids`: the first minted
     for text in ids[:50]:
         assert before - 0.01 <= ULID.from_str(text).timestamp <= time.time() + 0.01
     assert mint_profile_ids(0) == []

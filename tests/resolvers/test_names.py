@@ -71,7 +71,8 @@ def test_count_people(names: list[str], people: int) -> None:
         ("Dr. José González Pérez", None),
         ("González Pérez, José", None),
         ("Carlos F.", "cfrancavilla"),  # the family name read from the handle
-        ("Zoë F.", "zfærøy"),  # a handle not in ASCII letters gives none
+        ("Zoë F.", "zfærøy"),  # folded, not one word: none
+        ("Ana F.", "afrançois"),  # folded: "francois"
         ("Mr M", None),
         ("  ", None),
     ],
