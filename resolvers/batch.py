@@ -195,6 +195,7 @@ def _run(
     judgements = writer.current_judgements()
     joined = cluster_members(plain, judgements)
     group_of = _numbered(plain, joined)
+    joined = [members for members in joined if len(members) > 1]  # what `clusters` adopts
     report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
     clock.lap("read")
     pairs = candidate_pairs(feats)

@@ -57,8 +57,8 @@ def clusters(
     is not made, so a steward's split holds even against a shared email.
 
     `joined`: what `cluster_members` gave for these records and judgements
-    (the records' probabilistic links aside), when the caller has it: only
-    those links are joined then.
+    (the records' probabilistic links aside; its groups of one may be left
+    out), when the caller has it: only those links are joined then.
     """
     by_key = {record.key: record for record in records}
     same, apart = _judged(judgements, by_key)
@@ -222,7 +222,8 @@ class _Groups:
             roots = list(dict.fromkeys(self.find(root) for root in roots))
 
     def adopt(self, components: Iterable[set[str]]) -> None:
-        """Start from these groups (of records still alone)."""
+        """Start from these groups (of records still alone; a group of one
+        changes nothing)."""
         for members in components:
             if len(members) > 1:
                 root, *others = members
