@@ -481,8 +481,8 @@ def _with_state(row: RecordRow, state: RecordState | None, leased: Mapping[str, 
 
 def attributes_json(attributes: Mapping[str, str]) -> str:
     """The attributes as `json.dumps(attributes, ensure_ascii=False,
-    sort_keys=True)` writes them (their values are texts), in a fifth of its
-    time: 5 s a million records in a bulk load."""
+    sort_keys=True)` writes them (their values are texts), in about half its
+    time (which makes an encoder per call): 1.6 s less a million records."""
     items = sorted(attributes.items())
     return "{" + ", ".join(f"{_quoted(k)}: {_quoted(v)}" for k, v in items) + "}"
 

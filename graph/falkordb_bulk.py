@@ -55,16 +55,12 @@ def value_bytes(value: Any) -> bytes:
 class Node:
     """A node sent in bulk; its id is known once its query is sent (a query
     numbers its nodes label by label, not in the order they were added), or
-    a node of the graph already (`stored`)."""
+    a node of the graph already (`Node(its id)`)."""
 
     __slots__ = ("id",)
 
     def __init__(self, node_id: int = -1) -> None:
         self.id = node_id
-
-    @staticmethod
-    def stored(node_id: int) -> Node:
-        return Node(node_id)
 
 
 class _Blob:

@@ -172,13 +172,13 @@ class ResolutionLoad:
         edges.edge_type("MATCHED", match)
         edges.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
         for link in self._links:
-            ends = Node.stored(records[link.record]), Node.stored(profiles[link.profile_id])
+            ends = Node(records[link.record]), Node(profiles[link.profile_id])
             edges.edge("IN", *ends, [link.rule, link.via, link.via_record, self.now])
             edges.flush_if_full()
         for label, e in self._matches:
             values = [e.weight, e.probability, e.reason, self.model, self.now]
             priority = [e.probability] if label == "REVIEW" else []
-            ends = Node.stored(records[e.left]), Node.stored(records[e.right])
+            ends = Node(records[e.left]), Node(records[e.right])
             edges.edge(label, *ends, [*values, *priority])
             edges.flush_if_full()
         edges.finish()
