@@ -26,7 +26,13 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from resolvers.blocking import Pairs
-from resolvers.comparisons import COMPARISONS
+from resolvers.comparisons import (
+    ADDRESS_CLOSE,
+    CITY_CLOSE,
+    COMPARISONS,
+    CROSSED_CLOSE,
+    NAME_CLOSE,
+)
 from resolvers.features import Features
 from resolvers.match_model import MatchModel
 from resolvers.nicknames import nickname_pairs
@@ -128,10 +134,10 @@ class Bounds:
         self.fields = (  # compared whole: exact, then close at each threshold
             _Field("street_number", _Text.of(streets, others), (),
                    self._exact("street_number", streets)),
-            _Field("address", _Text.of([f.address for f in records], others), (0.90, 0.70)),
+            _Field("address", _Text.of([f.address for f in records], others), ADDRESS_CLOSE),
             _Field("postcode", _Text.of(postcodes, others), (),
                    self._exact("postcode", postcodes)),
-            _Field("city", _Text.of(cities, others), (0.90,), self._exact("city", cities)),
+            _Field("city", _Text.of(cities, others), CITY_CLOSE, self._exact("city", cities)),
         )  # fmt: skip
         self.present = {  # bounded by their best level when both records have them
             "email": np.array([bool(f.emails) for f in records]),
@@ -245,8 +251,8 @@ class Bounds:
     def _name_level(
         self, x: _Text, a: Ints, y: _Text, b: Ints, measure: _Measure, *, nicknames: bool
     ) -> Ints:
-        """The best level two names may reach: exact, (nickname,) close at 0.92,
-        close at 0.80, initial, different; `nicknames=False` skips that level
+        """The best level two names may reach: exact, (nickname,) close at each of
+        `NAME_CLOSE`, initial, different; `nicknames=False` skips that level
         (the family-name levels are then numbered one later: word shared)."""
         equal = x.code[a] == y.code[b]
         similarity = measure.jaro_winkler(x, a, y, b)
@@ -257,7 +263,7 @@ class Bounds:
             else np.zeros(len(a), dtype=np.bool_)
         )
         return np.select(
-            [equal, nickname, similarity >= 0.92 - _SLACK, similarity >= 0.80 - _SLACK, initial],
+            [equal, nickname, *(similarity >= t - _SLACK for t in NAME_CLOSE), initial],
             [0, 1, 2, 3, 4],
             5,
         )
@@ -281,7 +287,7 @@ class Bounds:
         for w in words:
             initial |= (w.length[a] == 1) | (w.length[b] == 1)
         return np.select(
-            [same, shared, closest >= 0.92 - _SLACK, closest >= 0.80 - _SLACK, initial],
+            [same, shared, *(closest >= t - _SLACK for t in NAME_CLOSE), initial],
             [0, 1, 2, 3, 4],
             5,
         )
@@ -292,7 +298,7 @@ class Bounds:
         g, f = self.given, self.family_last
         present = g.present[a] & g.present[b] & f.present[a] & f.present[b]
         differ = (g.code[a] != g.code[b]) & (f.code[a] != f.code[b])
-        close = measure.jaro_winkler(g, a, f, b) >= 0.85 - _SLACK
+        close = measure.jaro_winkler(g, a, f, b) >= CROSSED_CLOSE - _SLACK
         crossable: Bools = present & differ & close
         return crossable
 
