@@ -19,6 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -68,10 +70,14 @@ class _Text:
 
     @staticmethod
     def of(values: Sequence[str | None], vocabulary: dict[str, int]) -> _Text:
-        # Made once per distinct value, then spread: a million records hold a
-        # few hundred thousand names (value by value, the columns took 13.5 s
-        # a million; now about 11).
-        distinct, where = _factorized(values)
+        return _Text.spread(_factorized(values), vocabulary)
+
+    @staticmethod
+    def spread(values: _Factorized, vocabulary: dict[str, int]) -> _Text:
+        """The column of the values. Made once per distinct value, then
+        spread: a million records hold a few hundred thousand names (value by
+        value, the columns took 13.5 s a million; now about 11)."""
+        distinct, where = values
         text = np.array([v or "" for v in distinct], dtype=object)
         code = [vocabulary.setdefault(v, len(vocabulary)) if v else -1 for v in distinct]
         length = [len(v) if v else 0 for v in distinct]
@@ -100,44 +106,41 @@ class Bounds:
 
     def __init__(self, model: MatchModel, records: Sequence[Features]) -> None:
         self.model = model
+        columns = _Columns(records)
         names: dict[str, int] = {}
-        self.given = _Text.of([f.given for f in records], names)
-        self.family_last = _Text.of([f.family_last for f in records], names)
+        self.given = _Text.spread(columns.given, names)
+        self.family_last = _Text.of(columns.family_last, names)
         self.names = len(names)
         self.nicknames = np.unique(
             np.array([x * self.names + y for x, y in nickname_pairs(names)], dtype=np.int64)
         )
-        self.one_family = np.array([len(f.family) == 1 for f in records])
+        self.one_family = np.array([len(f) == 1 for f in columns.family])
         # A family name of two or three words: its first and middle words (the
         # last is `family_last`); one of more words is bounded by the best weight.
-        self.family_first = _Text.of([f.family[0] if len(f.family) > 1 else None
-                                      for f in records], names)  # fmt: skip
-        self.family_middle = _Text.of([f.family[1] if len(f.family) == 3 else None
-                                       for f in records], names)  # fmt: skip
-        self.few_family = np.array([len(f.family) <= 3 for f in records])
-        self.family_whole = _Text.of([" ".join(f.family) for f in records], {})
-        self.given_exact = self._exact("given_name", [f.given for f in records])
-        self.family_exact = self._exact(
-            "family_name", [" ".join(f.family) if f.family else None for f in records]
-        )
+        self.family_first = _Text.of([f[0] if len(f) > 1 else None for f in columns.family],
+                                     names)  # fmt: skip
+        self.family_middle = _Text.of([f[1] if len(f) == 3 else None for f in columns.family],
+                                      names)  # fmt: skip
+        self.few_family = np.array([len(f) <= 3 for f in columns.family])
+        self.family_whole = _Text.spread(columns.family_whole, {})
+        self.given_exact = self._exact("given_name", columns.given)
+        self.family_exact = self._exact("family_name", columns.family_whole)
         others: dict[str, int] = {}
-        self.birth = _Text.of([f.birth_date for f in records], others)
-        dates = [f.birth_date or "00000000" for f in records]
+        self.birth = _Text.of(columns.birth_date, others)
+        dates = [d or "00000000" for d in columns.birth_date]
         self.year = np.array([int(d[:4]) for d in dates], dtype=np.int64)
         self.month = np.array([int(d[4:6]) for d in dates], dtype=np.int64)
         self.day = np.array([int(d[6:8]) for d in dates], dtype=np.int64)
         self.id_type, ids = _one_id(records)
         self.id_value = _Text.of(ids, others)
-        streets = [f.street_number for f in records]
-        postcodes = [f.postcode for f in records]
-        cities = [f.city for f in records]
+        street, postcode, city = columns.street_number, columns.postcode, columns.city
         self.fields = (  # compared whole: exact, then close at each threshold
-            _Field("street_number", _Text.of(streets, others), (),
-                   self._exact("street_number", streets)),
-            _Field("address", _Text.of([f.address for f in records], others), ADDRESS_CLOSE),
-            _Field("postcode", _Text.of(postcodes, others), (),
-                   self._exact("postcode", postcodes)),
-            _Field("city", _Text.of(cities, others), CITY_CLOSE, self._exact("city", cities)),
+            _Field("street_number", _Text.spread(street, others), (),
+                   self._exact("street_number", street)),
+            _Field("address", _Text.of(columns.address, others), ADDRESS_CLOSE),
+            _Field("postcode", _Text.spread(postcode, others), (),
+                   self._exact("postcode", postcode)),
+            _Field("city", _Text.spread(city, others), CITY_CLOSE, self._exact("city", city)),
         )  # fmt: skip
         self.present = {  # bounded by their best level when both records have them
             "email": np.array([bool(f.emails) for f in records]),
@@ -354,12 +357,37 @@ class Bounds:
             bound = np.where(level == 0, np.maximum(exact, suffix[min(1, len(weights) - 1)]), bound)
         return bound
 
-    def _exact(self, name: str, values: Sequence[str | None]) -> Floats:
+    def _exact(self, name: str, values: _Factorized) -> Floats:
         """Each record's exact-level weight for `name`, with its value's adjustment."""
-        distinct, where = _factorized(values)
+        distinct, where = values
         weights = np.array([self.model.exact_weight(name, v) for v in distinct], dtype=np.float64)
         found: Floats = weights[where]
         return found
+
+
+class _Columns:
+    """The records' fields the bounds read, a column each, read in one pass;
+    those read twice (the text and its exact weight) factorized once."""
+
+    def __init__(self, records: Sequence[Features]) -> None:
+        read = attrgetter(*_COLUMNS)
+        columns: list[tuple[Any, ...]] = (
+            list(zip(*map(read, records), strict=True)) if records else [()] * len(_COLUMNS)
+        )
+        self.family: tuple[tuple[str, ...], ...] = columns[1]
+        self.family_last: tuple[str | None, ...] = columns[2]
+        self.birth_date: tuple[str | None, ...] = columns[3]
+        self.address: tuple[str | None, ...] = columns[4]
+        self.given = _factorized(columns[0])
+        # A family name whole (None when there is none).
+        self.family_whole = _factorized([" ".join(f) if f else None for f in self.family])
+        self.street_number = _factorized(columns[5])
+        self.postcode = _factorized(columns[6])
+        self.city = _factorized(columns[7])
+
+
+_COLUMNS = ("given", "family", "family_last", "birth_date", "address", "street_number",
+            "postcode", "city")  # fmt: skip
 
 
 _bounds: Bounds | None = None  # a worker's copy
@@ -387,13 +415,20 @@ def _reaching_chunk(pairs: Pairs, floor: float) -> Bools:
     return _bounds._reaching(pairs.left, pairs.right, floor)
 
 
-def _factorized(values: Sequence[str | None]) -> tuple[list[str | None], Ints]:
-    """The distinct values, in order of first appearance, and where each value
-    is among them (in C loops: `dict.fromkeys`, `map`)."""
+class _Factorized(NamedTuple):
+    """Values as the distinct ones, in order of first appearance, and where
+    each value is among them."""
+
+    distinct: list[str | None]
+    where: Ints
+
+
+def _factorized(values: Sequence[str | None]) -> _Factorized:
+    """The values factorized, in C loops (`dict.fromkeys`, `map`)."""
     distinct = list(dict.fromkeys(values))
     position = {value: i for i, value in enumerate(distinct)}
     where = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
-    return distinct, where
+    return _Factorized(distinct, where)
 
 
 def _one_id(records: Sequence[Features]) -> tuple[Ints, list[str | None]]:
