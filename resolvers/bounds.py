@@ -156,19 +156,29 @@ class Bounds:
         a time, each only for the pairs still in reach. Millions of pairs are
         bounded on every core (rapidfuzz's own threads wait on Python to
         hand over each string)."""
-        chunks = [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
         keep = np.zeros(len(pairs), dtype=np.bool_)
         done = 0
-        for part, reached in zip(chunks, self._each_reaching(chunks, floor), strict=True):
+        for part, reached in self.each_reaching(pairs, floor):
             keep[done : done + len(part)] = reached
             done += len(part)
             progress(done)
         return keep
 
-    def _each_reaching(self, chunks: Sequence[Pairs], floor: float) -> Iterator[Bools]:
-        if len(chunks) < _PARALLEL_FROM_CHUNKS or workers() < 2:
-            return (self._reaching(part.left, part.right, floor) for part in chunks)
-        return _on_workers(self, chunks, floor)
+    def each_reaching(self, pairs: Pairs, floor: float) -> Iterator[tuple[Pairs, Bools]]:
+        """`reaching`, a chunk of the pairs (a million) at a time, in order:
+        each chunk and which of its pairs may reach `floor`."""
+        chunks = [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
+        if self.on_workers(len(pairs)):
+            found = _on_workers(self, chunks, floor)
+        else:
+            found = (self._reaching(part.left, part.right, floor) for part in chunks)
+        return zip(chunks, found, strict=True)
+
+    @staticmethod
+    def on_workers(pairs: int) -> bool:
+        """Whether so many pairs are bounded in worker processes (this one
+        then only waits for their answers)."""
+        return -(-pairs // _CHUNK) >= _PARALLEL_FROM_CHUNKS and workers() >= 2
 
     def _reaching(self, a: Ints, b: Ints, floor: float) -> Bools:
         # The measured comparisons start at their best weight: bounding them

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from resolvers import batch
 from resolvers import bounds as bounds_module
+from resolvers.batch import BatchReport
 from resolvers.blocking import Pairs, candidate_pairs
 from resolvers.bounds import Bounds
 from resolvers.comparisons import COMPARISONS
@@ -162,6 +164,32 @@ def test_bounding_on_every_core_gives_the_same_answers(monkeypatch: pytest.Monke
     assert np.array_equal(here, everywhere)
     assert 0 < here.sum() < len(pairs) / 100
     assert done == [*range(5_000, len(pairs), 5_000), len(pairs)]
+
+
+def test_comparing_while_workers_bound_finds_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the bounding on workers, the batch executor compares each chunk's
+    pairs in reach as it comes back: the same pairs and weights, in order."""
+    records, _ = population(people=150)
+    feats = [_features(r) for r in records]
+    pairs = _all_pairs(len(feats))
+    model = _test_model()
+    here, there = BatchReport(), BatchReport()
+    assert not Bounds.on_workers(len(pairs))
+    expected = batch._scored(model, feats, pairs, 0.9, report=here, progress=_ignore)
+    monkeypatch.setattr(bounds_module, "_CHUNK", 5_000)
+    monkeypatch.setattr(bounds_module, "_PARALLEL_FROM_CHUNKS", 2)
+    monkeypatch.setattr(bounds_module, "workers", lambda: 2)
+    assert Bounds.on_workers(len(pairs))
+    found = batch._scored(model, feats, pairs, 0.9, report=there, progress=_ignore)
+    assert found == expected
+    assert 0 < there.pairs_compared == here.pairs_compared < len(pairs) / 100
+    assert len(expected) > 50
+
+
+def _ignore(phase: str, done: int, total: int) -> None:
+    return None
 
 
 def test_string_measures_are_computed_once_per_pair_of_values() -> None:
