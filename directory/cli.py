@@ -24,7 +24,7 @@ from rich.progress import (
 
 from directory.auth import Role, create_key
 from directory.graph_access import graph_session
-from directory.ingest import IngestReport, ingest_lines, record_row
+from directory.ingest import IngestReport, ingest_lines
 from directory.priority import source_rank
 from directory.settings import Settings, get_settings
 from graph.errors import GraphConfigurationError, GraphUnavailableError
@@ -173,7 +173,7 @@ def _open(name: str) -> IO[str]:
 def _parse(handle: IO[str], name: str, fmt: str, settings: Settings) -> Iterator[ParsedLine]:
     if fmt == "csv" or (fmt == "auto" and name.lower().endswith(".csv")):
         return iter_csv(handle, default_region=settings.default_region)
-    return iter_jsonl_parallel(handle, default_region=settings.default_region, prepare=record_row)
+    return iter_jsonl_parallel(handle, default_region=settings.default_region)
 
 
 def _print_report(report: IngestReport, *, resolved: bool = True) -> None:

@@ -251,18 +251,15 @@ class Batch:
     ) -> Batch:
         """Sort a chunk of parsed lines into records to write and rejections;
         `prepare` None: for a bulk load (neither prepared nor resolution rows)."""
-        latest: dict[str, ParsedLine] = {}
+        latest: dict[str, Record] = {}
         rejected = []
         for line in parsed:
             if line.record is None:
                 rejected.append(Rejection(origin, line.line, line.error or "invalid"))
             else:
-                latest[line.record.key] = line
-        records = [line.record for line in latest.values() if line.record is not None]
-        rows = [
-            line.prepared if line.prepared is not None else record_row(record)
-            for line, record in zip(latest.values(), records, strict=True)
-        ]
+                latest[line.record.key] = line.record
+        records = list(latest.values())
+        rows = [_record_row(r) for r in records]
         return Batch(
             len(parsed),
             rejected,
@@ -490,9 +487,7 @@ def attributes_json(attributes: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{_quoted(k)}: {_quoted(v)}" for k, v in items) + "}"
 
 
-def record_row(record: Record) -> dict[str, Any]:
-    """The record as the graph stores it (a parsing process can make it: see
-    `resolvers.parallel`; 8 s of the main process's time a million records)."""
+def _record_row(record: Record) -> dict[str, Any]:
     return {
         "key": record.key,
         "source": record.source,

@@ -1,33 +1,26 @@
 """Parse JSONL in a worker process, so that parsing (Python work) runs beside
-resolution and the graph server instead of taking turns with them. The worker
-can prepare more of each record for its reader too (the ingest's graph rows)."""
+resolution and the graph server instead of taking turns with them."""
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
 
-from resolvers.model import Record
 from resolvers.records import ParsedLine, iter_jsonl
-
-Prepare = Callable[[Record], Any]  # a module's function: the worker finds it by name
 
 
 def iter_jsonl_parallel(
     lines: Iterable[str],
     *,
     default_region: str | None = None,
-    prepare: Prepare | None = None,
     chunk_size: int = 1000,
     in_flight: int = 4,
 ) -> Iterator[ParsedLine]:
     """`iter_jsonl`, with the parsing done in one worker process, in order;
-    `lines` as a text file gives them (no line break inside a line). Each
-    record's `ParsedLine.prepared` is `prepare(record)`, made there too."""
+    `lines` as a text file gives them (no line break inside a line)."""
     # forkserver: forking a process that already holds threads and sockets is unsafe.
     context = multiprocessing.get_context("forkserver")
     # The cycle collector off in the worker: parsed records hold no cycles, and
@@ -35,7 +28,7 @@ def iter_jsonl_parallel(
     with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=gc.disable) as pool:
         pending: deque[Future[list[ParsedLine]]] = deque()
         for first_line, chunk in _chunks(lines, chunk_size):
-            pending.append(pool.submit(_parse_chunk, chunk, first_line, default_region, prepare))
+            pending.append(pool.submit(_parse_chunk, chunk, first_line, default_region))
             if len(pending) >= in_flight:
                 yield from pending.popleft().result()
         while pending:
@@ -57,13 +50,5 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[tuple[int, str]]:
         yield first_line, "\n".join(chunk)
 
 
-def _parse_chunk(
-    text: str, first_line: int, region: str | None, prepare: Prepare | None
-) -> list[ParsedLine]:
-    parsed = iter_jsonl(text.split("\n"), default_region=region, first_line=first_line)
-    if prepare is None:
-        return list(parsed)
-    return [
-        ParsedLine(p.line, p.record, None, prepare(p.record)) if p.record is not None else p
-        for p in parsed
-    ]
+def _parse_chunk(text: str, first_line: int, region: str | None) -> list[ParsedLine]:
+    return list(iter_jsonl(text.split("\n"), default_region=region, first_line=first_line))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from resolvers.identifiers import (
     KNOWN_TYPES,
@@ -335,15 +335,12 @@ class ParsedLine:
     """The outcome for one input record: a Record, or the error to report for it.
 
     ``line`` is the 1-based physical line (JSONL, CSV) or array position (JSON
-    array); 0 means the body as a whole could not be read. ``prepared``: what
-    the reader's ``prepare`` made of the record, where it parsed it
-    (`resolvers.parallel`), or None.
+    array); 0 means the body as a whole could not be read.
     """
 
     line: int
     record: Record | None
     error: str | None
-    prepared: Any = None
 
 
 def _parsed(obj: object, line: int, default_region: str | None) -> ParsedLine:

@@ -358,16 +358,6 @@ def test_jsonl_parsed_in_a_worker_process_as_here(ending: str) -> None:
         == [*outcomes(list(iter_jsonl(JSONL))), (7, "crm/C-7", None)]
     )
     assert [p.record for p in there] == [p.record for p in here]
-    assert all(p.prepared is None for p in there)
-
-
-def test_the_parsing_process_prepares_each_record_for_its_reader() -> None:
-    """What `prepare` makes of each record is made there; a line in error gets nothing."""
-    there = list(iter_jsonl_parallel(JSONL, prepare=repr, chunk_size=2, in_flight=2))
-    assert any(p.record is None for p in there)
-    assert [p.prepared for p in there] == [
-        repr(p.record) if p.record is not None else None for p in iter_jsonl(JSONL)
-    ]
 
 
 def test_parsed_records_pickle_as_they_were() -> None:
@@ -377,7 +367,7 @@ def test_parsed_records_pickle_as_they_were() -> None:
         "web", "s-1", "customer", seen, "Carlos F.", (Identifier("ip", "10.0.0.1", seen),),
         {"city": "Madrid"}, "hola", ("ipv6",),
     )  # fmt: skip
-    line = ParsedLine(3, record, None, {"key": record.key})
+    line = ParsedLine(3, record, None)
     again = pickle.loads(pickle.dumps([line, ParsedLine(4, None, "bad")]))  # noqa: S301
     assert again == [line, ParsedLine(4, None, "bad")]
     assert again[0].record.identifiers[0].seen_at == seen
