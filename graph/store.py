@@ -111,10 +111,10 @@ class RecordLoad:
     def usage(self, max_names: int) -> list[IdentifierUsage]:
         """`GraphWriter.identifier_usage` of the linking identifiers two
         records or more carry, from what was loaded (none is generic yet)."""
+        shared = sorted(item for item in self._carriers.items() if item[1][0] > 1)
         return [
             IdentifierUsage(key, False, carried[0], carried[1:][:max_names])
-            for key, carried in sorted(self._carriers.items())
-            if carried[0] > 1
+            for key, carried in shared
         ]
 
     def node_id(self, identifier_key: str) -> int:
