@@ -16,6 +16,7 @@ from resolvers.names import fold, words
 
 _DIGITS = re.compile(r"\d+")
 _NONE: frozenset[Any] = frozenset()
+_NOT_SHARED: Mapping[str, int] = {}
 T = TypeVar("T")
 # Identifier types compared as people's own ids (a typo-tolerant comparison).
 ID_TYPES = ("national_id", "account", "employee_id")
@@ -63,7 +64,7 @@ def features(
     handles = _frozen(h.lower() for t, vs in by_type.items() if t in SOCIAL_NETWORKS for h in vs)
     emails = by_type.get("email")
     locals_ = _frozen(e.split("@", 1)[0] for e in emails) if emails else _NONE
-    name_words = _family_from_handles(name_words, handles | locals_)
+    name_words = _family_from_handles(name_words, handles, locals_)
     address = _text(attributes.get("address"))
     return Features(
         key=key,
@@ -77,16 +78,25 @@ def features(
         city=_text(attributes.get("city")),
         emails=_frozen(emails),
         phones=_frozen(by_type.get("phone")),
-        ids=_frozen((t, v) for t in ID_TYPES if t in by_type for v in by_type[t]),
+        ids=_ids(by_type),
         handles=handles,
         email_locals=locals_,
         ips=_frozen(by_type.get("ip")),
-        shared_by=dict(shared_by) if shared_by else {},
+        # One empty mapping for the many records without generic values
+        # (a million empty dicts took 64 MB); nothing writes to it.
+        shared_by=dict(shared_by) if shared_by else _NOT_SHARED,
         # Only handle comparisons read these, and only between records that
         # both have handles or emails.
         name_forms=_name_forms(name_words, initials=True) if handles or locals_ else _NONE,
         full_name_forms=_name_forms(name_words, initials=False) if handles or locals_ else _NONE,
     )
+
+
+def _ids(by_type: dict[str, set[str]]) -> frozenset[tuple[str, str]]:
+    """The (type, value) of the record's personal ids (`ID_TYPES`)."""
+    if by_type.keys().isdisjoint(ID_TYPES):
+        return _NONE
+    return frozenset((t, v) for t in ID_TYPES if t in by_type for v in by_type[t])
 
 
 def _frozen(values: Iterable[T] | None) -> frozenset[T]:
@@ -101,20 +111,24 @@ def _name_words(name: str | None) -> tuple[str, ...]:
     if not name:
         return ()
     found = words(name)
+    if len(found) != 1:
+        return found
     raw = fold(name).split()
     if len(raw) == 2 and len(raw[1]) == 1 and found == (raw[0],):
         return (raw[0], raw[1])
     return found
 
 
-def _family_from_handles(name_words: tuple[str, ...], tokens: frozenset[str]) -> tuple[str, ...]:
+def _family_from_handles(
+    name_words: tuple[str, ...], handles: frozenset[str], email_locals: frozenset[str]
+) -> tuple[str, ...]:
     """ "Carlos F." with the handle "cfrancavilla" is Carlos Francavilla: a family
     name written as an initial is read from a handle or email local part made
     of the given name (or its initial) and a word starting with that initial."""
     if len(name_words) != 2 or len(name_words[1]) != 1:
         return name_words
     given, initial = name_words
-    for token in sorted(tokens):
+    for token in sorted(handles | email_locals):
         for prefix in (given, given[0]):
             rest = token.removeprefix(prefix).lstrip("._-")
             if rest == token:
