@@ -192,6 +192,44 @@ def _ignore(phase: str, done: int, total: int) -> None:
     return None
 
 
+def test_edits_skipped_by_the_characters_counts_are_over_two() -> None:
+    """Pairs of values whose characters' counts already differ by three or
+    more are not measured: every pair still gets its edits, or 3 for over two
+    (values with typos, swaps, insertions, accents; lengths 1 to 11)."""
+    rng = random.Random(3)
+    alphabet = "0123456789abcXYZéüñ-"
+
+    def typo(text: str) -> str:
+        chars = list(text)
+        for _ in range(rng.randrange(4)):
+            at = rng.randrange(len(chars) + 1)
+            kind = rng.randrange(4)
+            if kind == 0 and at < len(chars):
+                chars[at] = rng.choice(alphabet)
+            elif kind == 1:
+                chars.insert(at, rng.choice(alphabet))
+            elif kind == 2 and at < len(chars):
+                del chars[at]
+            elif kind == 3 and at < len(chars) - 1:
+                chars[at], chars[at + 1] = chars[at + 1], chars[at]
+        return "".join(chars)
+
+    words = ["".join(rng.choices(alphabet, k=rng.randrange(1, 12))) for _ in range(600)]
+    values = [*words, *(typo(rng.choice(words)) for _ in range(600))]
+    text = bounds_module._Text.of(values, {}, bags=True)
+    a = np.array(rng.choices(range(len(values)), k=20_000))
+    b = np.array([rng.randrange(len(values)) if k % 2 else (a[k] + 600) % len(values)
+                  for k in range(len(a))])  # fmt: skip
+    found = bounds_module._MEASURE.osa(text, a, text, b)
+    both = [k for k in range(len(a)) if values[a[k]] and values[b[k]]]
+    expected = [min(OSA.distance(values[a[k]], values[b[k]]), 3) for k in both]
+    assert found[both].tolist() == expected
+    assert {0, 1, 2, 3} <= set(expected)
+    assert text.bag is not None
+    skipped = bounds_module._bag_distance(text.bag[a[both]], text.bag[b[both]]) > 2
+    assert 1_000 < skipped.sum() < len(both) - 1_000  # some measured, some not
+
+
 def test_string_measures_are_computed_once_per_pair_of_values() -> None:
     """Repeated value pairs (in either order) get what each would get alone."""
     names = ["maria", "mario", "marta", "jose", "maria"]
@@ -206,4 +244,5 @@ def test_string_measures_are_computed_once_per_pair_of_values() -> None:
     ]
     assert measure.jaro_winkler(given, a, given, b).tolist() == expected
     edits = [OSA.distance(names[i], names[j]) for i, j in zip(a.tolist(), b.tolist(), strict=True)]
-    assert measure.osa(given, a, given, b).tolist() == edits
+    assert measure.osa(given, a, given, b).tolist() == [min(e, 3) for e in edits]  # 3: over two
+    assert max(edits) > 3
