@@ -27,7 +27,7 @@ Compare = Callable[[Features, Features], int | None]  # a pair's level (None: nu
 Test = Callable[[Features, Features], bool]
 DIFFERENT = "different"
 # Jaro-Winkler similarities: each level's threshold (`resolvers.bounds` reads them too).
-NAME_CLOSE = (0.92, 0.80)
+NAME_CLOSE = (0.92, 0.80)  # the name levels are numbered for two (here and in the bounds)
 ADDRESS_CLOSE = (0.90, 0.70)
 CITY_CLOSE = (0.90,)
 CROSSED_CLOSE = 0.85  # given and family names written the other way round
@@ -36,14 +36,14 @@ CROSSED_CLOSE = 0.85  # given and family names written the other way round
 @dataclass(frozen=True)
 class Comparison:
     """One attribute's comparison: its levels' labels (without "different")
-    and `compare`, which gives a pair's level. With term frequencies, the exact
+    and `level`, which gives a pair's level. With term frequencies, the exact
     level's weight is adjusted by how common the agreed value is (a rare name
     says more): `tf_of` gives a record's values (to count), `tf_value` a pair's
     agreed value."""
 
     name: str
     agreeing: tuple[str, ...]
-    compare: Compare
+    level: Compare  # the index of the first level the pair reaches; None when null
     tf_value: Callable[[Features, Features], str | None] | None = None
     tf_of: Callable[[Features], tuple[str, ...]] = lambda f: ()
     agreed: Callable[[Features, Features], set[str]] | None = None  # shared identifier keys
@@ -54,10 +54,6 @@ class Comparison:
     @property
     def labels(self) -> tuple[str, ...]:
         return (*self.agreeing, DIFFERENT)
-
-    def level(self, a: Features, b: Features) -> int | None:
-        """The index of the first level the pair reaches; None when null."""
-        return self.compare(a, b)
 
 
 def _jw(a: str, b: str) -> float:
@@ -409,4 +405,5 @@ def comparison_vector(a: Features, b: Features) -> tuple[int | None, ...]:
     return tuple([compare(a, b) for compare in _COMPARES])
 
 
-_COMPARES = tuple(c.compare for c in COMPARISONS)
+_COMPARES = tuple(c.level for c in COMPARISONS)
+assert len(NAME_CLOSE) == 2, "renumber the name levels"

@@ -133,7 +133,7 @@ class MatchModel:
         parts = [0.0] * len(COMPARISONS)
         reachable = self._prior_weight + self._best_total
         for index in _CHEAP_FIRST:
-            level = COMPARISONS[index].compare(a, b)
+            level = COMPARISONS[index].level(a, b)
             if level is not None:
                 weight, tf_adjustment, _, generic_adjustment = self._weights(index, level, a, b)
                 parts[index] = weight + tf_adjustment + generic_adjustment
