@@ -127,8 +127,10 @@ def ingest(files: tuple[str, ...], fmt: str, bulk: bool) -> None:
     """
     settings = get_settings()
     report = IngestReport()
-    with graph_session(settings) as writer:
-        with _progress() as progress, without_cycle_collection():
+    # The cycle collector off until the end: a bulk load's records stay in
+    # memory for its resolution, and one pass over them between took seconds.
+    with graph_session(settings) as writer, without_cycle_collection():
+        with _progress() as progress:
             for name in files:
                 total = None if name == "-" else _count_records(Path(name))
                 task = progress.add_task(name, total=total)

@@ -37,8 +37,9 @@ from resolvers.online import (
     NAMES_SAMPLED,
     RESOLUTION_LOCK,
     ResolutionOutcome,
+    count_generic,
     resolve,
-    store_generic,
+    save_generic,
     update_generic,
 )
 from resolvers.records import ParsedLine
@@ -191,8 +192,13 @@ class _Load:
         """What the load's first reading of each record adds; then the records
         read again are written as updates, which redo it for them."""
         settings, size = self.settings, self.settings.batch_size
-        usage = self.records.usage(NAMES_SAMPLED)
-        found = store_generic(writer, usage, settings.generic_threshold)
+        # Python work first: the engine indexes the records meanwhile, and the
+        # first query waits for it (`GraphWriter.loading_records`).
+        found = count_generic(self.records.usage(NAMES_SAMPLED), settings.generic_threshold)
+        if not self.again:  # else some rows are not what is stored: read back
+            stored = (_as_stored(row, found.generic, self.records.node_id) for row in self.rows)
+            report.loaded = Loaded.of(stored, self.records.now)
+        save_generic(writer, found)
         report.generic_marked += len(found.changed)
         for start in range(0, len(self.sighted), size):
             update_leases(
@@ -206,9 +212,6 @@ class _Load:
             _write(writer, batch, writer.record_state([r.key for r in batch.records]),
                    settings=settings, report=counted)  # fmt: skip
             report.generic_marked += counted.generic_marked
-        if not self.again:  # else some rows are not what is stored: read back
-            stored = [_as_stored(row, found.generic, self.records.node_id) for row in self.rows]
-            report.loaded = Loaded(stored, self.records.now)
         writer.backend.flush()
 
 

@@ -227,8 +227,10 @@ class GraphBackend(ABC):
     def _write(self, statements: Sequence[Statement]) -> list[list[Row]]: ...
 
     @abstractmethod
-    def ensure_schema(self, spec: SchemaSpec) -> None:
-        """Create the constraints and indexes that are missing (safe at every start)."""
+    def ensure_schema(self, spec: SchemaSpec, *, in_background: bool = False) -> None:
+        """Create the constraints and indexes that are missing (safe at every
+        start); `in_background`: return while the engine builds them (the
+        next query waits for them if it must)."""
 
     @abstractmethod
     def health(self) -> bool:

@@ -17,7 +17,9 @@ numbered blob by blob, after the nodes of the queries before it.
 
 from __future__ import annotations
 
+import contextlib
 import struct
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -101,6 +103,7 @@ class BulkGraph:
         self._adding = adding
         self._sent_nodes = node_count() if adding else 0
         self._begun = adding
+        self._in_flight: _Sending | None = None  # the query the engine is taking in
 
     def label(self, name: str, props: Sequence[str]) -> None:
         self._labels[name] = _Blob(name, props)
@@ -136,9 +139,17 @@ class BulkGraph:
             self._flush()
 
     def finish(self) -> None:
-        """Send what is pending (an empty graph is still created)."""
+        """Send what is pending (an empty graph is still created); return once
+        it is in."""
         if self._nodes or self._edges or not self._begun:
             self._flush()
+        self._settle()
+
+    def abandon(self) -> None:
+        """Wait for the query going in, if any, whatever its outcome (the load
+        failed: what it sent is about to be discarded)."""
+        with contextlib.suppress(Exception):
+            self._settle()
 
     def _add(self, blob: _Blob, entity: bytes) -> None:
         blob.parts.append(entity)
@@ -149,20 +160,55 @@ class BulkGraph:
         # query went would shift its edges, and every later one, onto the wrong
         # nodes. Counted before each query, and after it in a new graph (when
         # adding, new nodes' ids are read back, not foretold).
-        self._check_unchanged()
+        before = self._sent_nodes if self._begun else None
         for blob in self._labels.values():
             for node in blob.nodes:
                 node.id = -1 if self._adding else self._sent_nodes
                 self._sent_nodes += 1
+        after = None if self._adding else self._sent_nodes
         labels = [blob.take() for blob in self._labels.values()]
         types = [blob.take() for blob in self._types.values()]
         begin = [] if self._begun else ["BEGIN"]
-        self._send([*begin, self._nodes, self._edges, len(labels), len(types), *labels, *types])
+        query = [*begin, self._nodes, self._edges, len(labels), len(types), *labels, *types]
         self._begun = True
         self._nodes = self._edges = self._bytes = 0
-        if not self._adding:
-            self._check_unchanged()
+        # The engine takes this query in while the next one is built here
+        # (it took 6 s of a million records' load, with this side waiting).
+        self._settle()
+        self._in_flight = _Sending(lambda: self._go(query, before, after))
 
-    def _check_unchanged(self) -> None:
-        if self._begun and self._node_count() != self._sent_nodes:
+    def _go(self, query: list[Any], before: int | None, after: int | None) -> None:
+        self._check_count(before)
+        self._send(query)
+        self._check_count(after)
+
+    def _check_count(self, expected: int | None) -> None:
+        if expected is not None and self._node_count() != expected:
             raise GraphError("bulk", "the graph changed while it was being built in bulk")
+
+    def _settle(self) -> None:
+        """Wait for the query going in; its error, if any, is raised here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.wait()
+
+
+class _Sending:
+    """A call running on a thread of its own; `wait` returns once it is done
+    and raises what it raised."""
+
+    def __init__(self, call: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call,), name="bulk-send")
+        self._thread.start()
+
+    def _run(self, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except BaseException as error:  # noqa: BLE001 - handed over by wait()
+            self._error = error
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

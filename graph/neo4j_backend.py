@@ -38,7 +38,9 @@ class Neo4jBackend(GraphBackend):
         with self._session() as session:
             return list(session.execute_write(_run_all, statements))
 
-    def ensure_schema(self, spec: SchemaSpec) -> None:
+    def ensure_schema(self, spec: SchemaSpec, *, in_background: bool = False) -> None:
+        # Neo4j populates new indexes in the background either way, and plans
+        # no query on one before it is online.
         statements = [
             *(f"CREATE CONSTRAINT {label}_{prop}_unique IF NOT EXISTS "
               f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE" for label, prop in spec.unique),

@@ -45,6 +45,8 @@ SCHEMA = SchemaSpec(
 )  # fmt: skip
 
 
-def ensure_schema(backend: GraphBackend) -> None:
-    """Create every constraint and index that is missing; safe to run at each start."""
-    backend.ensure_schema(SCHEMA)
+def ensure_schema(backend: GraphBackend, *, in_background: bool = False) -> None:
+    """Create every constraint and index that is missing; safe to run at each
+    start. `in_background`: return while the engine builds them; the backend's
+    next query waits for them."""
+    backend.ensure_schema(SCHEMA, in_background=in_background)

@@ -299,12 +299,15 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             bulk.finish()
         except BaseException:
             # All or nothing: half a load's edges could point anywhere.
+            bulk.abandon()
             self.backend.discard_graph()
             ensure_schema(self.backend)
             raise
-        ensure_schema(self.backend)
+        # The caller's Python work goes on while the engine indexes the records;
+        # its next query waits for the indexes (and writes what waits here).
+        ensure_schema(self.backend, in_background=True)
         if load.records:
-            self.set_setting(RECORDS_CHANGED_AT, now)
+            self.backend.write_later(self._set_setting(RECORDS_CHANGED_AT, now))
 
     @contextmanager
     def resolution_in_bulk(self, *, model: str, now: str) -> Iterator[ResolutionLoad | None]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -63,11 +63,17 @@ Progress = Callable[[str, int, int], None]  # phase, done, total
 @dataclass(frozen=True)
 class Loaded:
     """The records a bulk load has just written, as `read_all` would read them
-    back, and the `RECORDS_CHANGED_AT` it left: they stand for the graph's
-    records while no record was written since."""
+    back (in key order, with their features), and the `RECORDS_CHANGED_AT` it
+    left: they stand for the graph's records while no record was written since."""
 
     rows: list[MatchingRow]
+    features: list[Features]
     changed_at: str
+
+    @staticmethod
+    def of(rows: Iterable[MatchingRow], changed_at: str) -> Loaded:
+        ordered = sorted(rows, key=lambda row: row.key)
+        return Loaded(ordered, [record_features(row) for row in ordered], changed_at)
 
 
 @dataclass
@@ -184,13 +190,13 @@ def _run(
     clock = _Clock(report)
     if loaded is None:
         rows = read_all(writer, progress)
+        feats = [record_features(row) for row in rows]
     else:
-        rows = sorted(loaded.rows, key=lambda row: row.key)
+        rows, feats = loaded.rows, loaded.features
         progress("read", len(rows), len(rows))
     report.records = len(rows)
     if len(rows) < 2:
         return
-    feats = [record_features(row) for row in rows]
     leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
     plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
     judgements = writer.current_judgements()

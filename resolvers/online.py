@@ -76,6 +76,7 @@ class SharedValues:
     changed: set[str]  # generic status flipped
     generic: dict[str, int]  # generic now: the people seen on each
     shared: set[str]  # carried by two records or more
+    to_store: dict[str, tuple[bool, int]]  # generic status and people, where either changed
 
 
 def update_generic(
@@ -92,8 +93,14 @@ def store_generic(
 ) -> SharedValues:
     """Count the people on each identifier from who carries it (`usages`) and
     store which ones are generic, with their people."""
-    changes: dict[str, tuple[bool, int]] = {}
-    found = SharedValues(set(), {}, set())
+    found = count_generic(usages, threshold)
+    save_generic(writer, found)
+    return found
+
+
+def count_generic(usages: Iterable[IdentifierUsage], threshold: int) -> SharedValues:
+    """`store_generic`'s counting, without the graph."""
+    found = SharedValues(set(), {}, set(), {})
     for usage in usages:
         people = count_people(usage.names)
         generic = people > threshold
@@ -102,16 +109,20 @@ def store_generic(
         if usage.records > 1:
             found.shared.add(usage.key)
         if generic != usage.generic:
-            changes[usage.key] = (generic, people)
+            found.to_store[usage.key] = (generic, people)
             found.changed.add(usage.key)
         elif generic and people != usage.people:  # still generic, by more people or fewer
-            changes[usage.key] = (generic, people)
+            found.to_store[usage.key] = (generic, people)
+    return found
+
+
+def save_generic(writer: GraphWriter, found: SharedValues) -> None:
+    """Store what `count_generic` found changed."""
     if found.changed:
         flipped = sorted(found.changed)
         log.info("generic status changed for %d identifiers: %s", len(flipped), flipped[:5])
-    if changes:
-        writer.set_generic(changes)
-    return found
+    if found.to_store:
+        writer.set_generic(found.to_store)
 
 
 def resolve(

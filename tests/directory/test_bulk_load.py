@@ -5,6 +5,7 @@ in one batch run; a graph with records gets the same through statements."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,11 @@ from directory.settings import Settings
 from graph import falkordb_bulk
 from graph.backend import Statement
 from graph.errors import GraphError
+from graph.model import MatchingRow
 from graph.store import RECORDS_CHANGED_AT, GraphWriter, RecordLoad
-from resolvers.batch import BatchReport, read_all, resolve_all
+from resolvers import batch
+from resolvers.batch import BatchReport, read_all, record_features, resolve_all
+from resolvers.features import Features
 from resolvers.records import iter_json_array_items
 from tests.conftest import fresh_embedded_graph
 from tests.helpers import load, rec
@@ -170,10 +174,37 @@ def test_a_bulk_load_hands_over_its_records_as_the_graph_reads_them(
     report = _bulk(falkor, records, settings)
     assert report.loaded is not None
     assert falkor.setting(RECORDS_CHANGED_AT) == report.loaded.changed_at
-    in_memory = sorted(report.loaded.rows, key=lambda row: row.key)
     read_back = read_all(falkor, lambda *_: None)
     assert any(generic for row in read_back for *_, generic, _ in row.identifiers)
-    assert in_memory == read_back
+    assert report.loaded.rows == read_back
+    assert report.loaded.features == [record_features(row) for row in read_back]
+
+
+def test_a_bulk_load_works_on_while_the_engine_indexes_its_records(
+    falkor: GraphWriter, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FalkorDB builds the indexes of a bulk-loaded graph in the background
+    (11 s a million records): the load's Python work goes on meanwhile, and
+    the first query after it waits until they are built, once."""
+    backend: Any = falkor.backend
+    happened: list[str] = []
+    wait, features = backend._wait_operational, batch.record_features
+
+    def waited() -> None:
+        happened.append("waited")
+        wait()
+
+    def featured(row: MatchingRow) -> Features:
+        happened.append("features")
+        return features(row)
+
+    monkeypatch.setattr(backend, "_wait_operational", waited)
+    monkeypatch.setattr(batch, "record_features", featured)
+    records = _once(_records())
+    _bulk(falkor, records, settings)
+    assert happened == ["features"] * len(records) + ["waited"]
+    assert falkor.count_of("Record") == len(records)
+    assert happened.count("waited") == 1  # built: the next query does not wait
 
 
 def test_records_written_after_a_bulk_load_are_read_from_the_graph(
@@ -310,6 +341,29 @@ def test_a_node_made_by_someone_else_stops_a_bulk_build() -> None:
     with pytest.raises(GraphError, match="changed"):
         bulk.finish()
     assert len(sent) == 1
+
+
+def test_the_next_query_is_built_while_one_goes_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine takes a query in while this side builds the next one; the
+    next is sent once the first is in, with the ids counted after it."""
+    monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", 1)  # a query per node
+    built_meanwhile = threading.Event()
+    nodes_in_graph: list[int] = []
+
+    def send(args: list[Any]) -> None:
+        if not nodes_in_graph:  # the first query: in once the second is built
+            assert built_meanwhile.wait(timeout=10)
+        nodes_in_graph.append(args[1] if args[0] == "BEGIN" else args[0])
+
+    bulk = falkordb_bulk.BulkGraph(send, node_count=lambda: sum(nodes_in_graph))
+    bulk.label("N", ["key"])
+    bulk.node("N", ["a"])
+    bulk.flush_if_full()
+    bulk.node("N", ["b"])
+    built_meanwhile.set()
+    bulk.flush_if_full()
+    bulk.finish()
+    assert nodes_in_graph == [1, 1]
 
 
 def test_a_node_made_while_a_query_goes_stops_a_bulk_build() -> None:
