@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -62,6 +64,25 @@ def _settings_problems(error: ValidationError) -> str:
         name = "DIRECTORY_" + "_".join(str(part) for part in problem["loc"]).upper()
         lines.append(f"  {name}={problem.get('input')!r}: {problem['msg']}")
     return "\n".join(lines)
+
+
+def run() -> NoReturn:
+    """The `directory` command: `main`, then an exit that leaves the memory to
+    the system instead of freeing each object (3.4 s after a million-record
+    bulk load). Exit handlers still run; the graph is closed by then."""
+    try:
+        main()
+    except SystemExit as done:  # `done` keeps the commands' objects alive to the end
+        code = done.code
+    else:
+        code = 0
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()  # logging's flush among them
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 @click.group(cls=_Directory, context_settings={"help_option_names": ["-h", "--help"]})

@@ -229,8 +229,8 @@ class GraphBackend(ABC):
     @abstractmethod
     def ensure_schema(self, spec: SchemaSpec, *, in_background: bool = False) -> None:
         """Create the constraints and indexes that are missing (safe at every
-        start); `in_background`: return while the engine builds them (the
-        next query waits for them if it must)."""
+        start); `in_background`: return while the engine builds them (this
+        backend's next query waits for them if it must; not other connections')."""
 
     @abstractmethod
     def health(self) -> bool:

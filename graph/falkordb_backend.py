@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,8 @@ from graph.backend import Dialect, GraphBackend, Row, SchemaSpec, Statement
 from graph.errors import GraphError
 from graph.falkordb_bulk import BulkGraph
 from graph.falkordb_wire import Command, Wire
+
+log = logging.getLogger("graph")
 
 # Compact result cell types (FalkorDB's ResultSetScalarTypes).
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY = 1, 2, 3, 4, 5, 6
@@ -77,10 +80,10 @@ class FalkorDBBackend(GraphBackend):
         # A key beside the graph: one Redis command instead of a graph write.
         key, lease_ms = self._lock_key(name), int(lease_s * 1000)
 
-        def take() -> bool:
-            (taken,) = self._exchange([("SET", key, owner, "NX", "PX", lease_ms)])
+        def take() -> bool:  # no graph query: no wait for its indexes
+            (taken,) = self._wire.exchange([("SET", key, owner, "NX", "PX", lease_ms)])
             if taken is None:  # held: renewed when this owner holds it
-                (taken,) = self._exchange([("EVAL", _RENEW_LOCK, 1, key, owner, lease_ms)])
+                (taken,) = self._wire.exchange([("EVAL", _RENEW_LOCK, 1, key, owner, lease_ms)])
             return bool(_raised(taken))
 
         return self._timed("lock", take)
@@ -103,7 +106,13 @@ class FalkorDBBackend(GraphBackend):
         release = ("EVAL", _RELEASE_LOCK, 1, self._lock_key(name), owner)
 
         def written_and_released() -> None:
-            *written, released = self._exchange([*self._commands(pending), release])
+            if pending:  # graph writes: once the indexes are built
+                try:
+                    self._until_built()
+                except BaseException:
+                    self._wire.exchange([release])  # the lock goes back all the same
+                    raise
+            *written, released = self._wire.exchange([*self._commands(pending), release])
             for response in written:
                 self._rows(response)  # raises a write's error
             _raised(released)
@@ -209,8 +218,13 @@ class FalkorDBBackend(GraphBackend):
             return
         with self._building_lock:
             if self._building:
-                self._wait_operational()
-                self._building = False
+                started = time.perf_counter()
+                try:
+                    self._wait_operational()
+                finally:  # built, or failed: said once, by the query that waited
+                    self._building = False
+                waited_ms = (time.perf_counter() - started) * 1000
+                log.debug("waited %.1f ms for the indexes to be built", waited_ms)
 
     def _wait_operational(self, timeout_s: float = 1800.0) -> None:
         deadline = time.monotonic() + timeout_s

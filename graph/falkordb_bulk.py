@@ -17,7 +17,6 @@ numbered blob by blob, after the nodes of the queries before it.
 
 from __future__ import annotations
 
-import contextlib
 import struct
 import threading
 from collections.abc import Callable, Sequence
@@ -89,7 +88,8 @@ class _Blob:
 class BulkGraph:
     """Nodes and edges for a new graph, sent in queries of bounded size.
     Declare each label and edge type with its properties, add entities, then
-    `finish`."""
+    `finish` (or, if the caller fails, `abandon`): until then a query may still
+    be going in."""
 
     def __init__(self, send: Send, *, node_count: Callable[[], int], adding: bool = False) -> None:
         """`adding`: to a graph that exists. Its new nodes' ids are then not
@@ -147,19 +147,21 @@ class BulkGraph:
 
     def abandon(self) -> None:
         """Wait for the query going in, if any, whatever its outcome (the load
-        failed: what it sent is about to be discarded)."""
-        with contextlib.suppress(Exception):
-            self._settle()
+        failed: what it sent is about to be discarded). A Ctrl-C meanwhile is
+        raised once it is in."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.wait_out()
 
     def _add(self, blob: _Blob, entity: bytes) -> None:
         blob.parts.append(entity)
         self._bytes += len(entity)
 
     def _flush(self) -> None:
-        # Ids are counted here: a node someone else created before or while a
-        # query went would shift its edges, and every later one, onto the wrong
-        # nodes. Counted before each query, and after it in a new graph (when
-        # adding, new nodes' ids are read back, not foretold).
+        # Ids are counted on this side (in `_go`): a node someone else created
+        # before or while a query went would shift its edges, and every later
+        # one, onto the wrong nodes. Counted before each query, and after it in
+        # a new graph (when adding, new nodes' ids are read back, not foretold).
         before = self._sent_nodes if self._begun else None
         for blob in self._labels.values():
             for node in blob.nodes:
@@ -212,3 +214,15 @@ class _Sending:
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def wait_out(self) -> None:
+        """Wait until the call is done, through interruptions (raised after),
+        whatever it raised."""
+        interrupted: BaseException | None = None
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except BaseException as error:  # noqa: BLE001 - raised once the call is done
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted

@@ -39,8 +39,7 @@ class Neo4jBackend(GraphBackend):
             return list(session.execute_write(_run_all, statements))
 
     def ensure_schema(self, spec: SchemaSpec, *, in_background: bool = False) -> None:
-        # Neo4j populates new indexes in the background either way, and plans
-        # no query on one before it is online.
+        # `in_background` is for bulk loads, which Neo4j has none of here.
         statements = [
             *(f"CREATE CONSTRAINT {label}_{prop}_unique IF NOT EXISTS "
               f"FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE" for label, prop in spec.unique),

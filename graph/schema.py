@@ -47,6 +47,6 @@ SCHEMA = SchemaSpec(
 
 def ensure_schema(backend: GraphBackend, *, in_background: bool = False) -> None:
     """Create every constraint and index that is missing; safe to run at each
-    start. `in_background`: return while the engine builds them; the backend's
-    next query waits for them."""
+    start. `in_background`: return while the engine builds them; this backend's
+    next query waits for them (not other connections')."""
     backend.ensure_schema(SCHEMA, in_background=in_background)

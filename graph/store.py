@@ -149,6 +149,7 @@ class ResolutionLoad:
                                "updated_at"])  # fmt: skip
         self._links: list[Link] = []
         self._matches: list[tuple[str, MatchEdge]] = []
+        self._edges: BulkGraph | None = None
 
     def match_edges(self, links: Sequence[MatchEdge], review: Sequence[MatchEdge]) -> None:
         self._matches += [("MATCHED", e) for e in links] + [("REVIEW", e) for e in review]
@@ -165,7 +166,7 @@ class ResolutionLoad:
         self._bulk.finish()
         records = self._writer.node_ids("Record", "key")
         profiles = self._writer.node_ids("Profile", "id")
-        edges = self._writer.backend.more_in_bulk()
+        edges = self._edges = self._writer.backend.more_in_bulk()
         assert edges is not None  # the engine that made the profiles
         edges.edge_type("IN", ["rule", "via", "via_record", "linked_at"])
         match = ["weight", "probability", "reason", "model", "at"]
@@ -182,6 +183,13 @@ class ResolutionLoad:
             edges.edge(label, *ends, [*values, *priority])
             edges.flush_if_full()
         edges.finish()
+
+    def abandon(self) -> None:
+        """Wait for what is going in (the resolution failed: no query of it
+        may land after the failure is reported)."""
+        for bulk in (self._bulk, self._edges):
+            if bulk is not None:
+                bulk.abandon()
 
 
 class GraphWriter(JudgementStore, ExpertiseStore):
@@ -287,8 +295,9 @@ class GraphWriter(JudgementStore, ExpertiseStore):
     def loading_records(self, now: str) -> Iterator[RecordLoad | None]:
         """A bulk load of records into a new graph, when the engine can build
         one and the graph holds no node yet (None otherwise: write them with
-        `upsert_records`). The schema is made once the records are in. If the
-        load fails, the graph is left empty, as it was."""
+        `upsert_records`). The schema is made once the records are in: its
+        indexes are still being built when this returns, and this backend's next
+        query waits for them. If the load fails, the graph is left empty, as it was."""
         bulk = self.backend.new_graph_in_bulk()
         if bulk is None:
             yield None
@@ -298,10 +307,13 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             yield load
             bulk.finish()
         except BaseException:
-            # All or nothing: half a load's edges could point anywhere.
-            bulk.abandon()
-            self.backend.discard_graph()
-            ensure_schema(self.backend)
+            # All or nothing: half a load's edges could point anywhere. The
+            # query going in, if any, lands first (even through a Ctrl-C).
+            try:
+                bulk.abandon()
+            finally:
+                self.backend.discard_graph()
+                ensure_schema(self.backend)
             raise
         # The caller's Python work goes on while the engine indexes the records;
         # its next query waits for the indexes (and writes what waits here).
@@ -320,8 +332,12 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             yield None
             return
         load = ResolutionLoad(self, bulk, model=model, now=now)
-        yield load
-        load.finish()
+        try:
+            yield load
+            load.finish()
+        except BaseException:
+            load.abandon()
+            raise
 
     def _any_match_edge(self) -> bool:
         # Counted by type without labels: the engines read the count they

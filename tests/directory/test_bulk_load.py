@@ -366,6 +366,51 @@ def test_the_next_query_is_built_while_one_goes_in(monkeypatch: pytest.MonkeyPat
     assert nodes_in_graph == [1, 1]
 
 
+def test_an_abandoned_build_waits_for_the_query_going_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed load abandons its build before emptying the graph: a query
+    still going in must land first (after, it would fill the emptied graph),
+    and its own error, if any, is not raised over the load's."""
+    monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", 1)  # a query per node
+    let_in = threading.Event()
+    landed: list[list[Any]] = []
+
+    def send(args: list[Any]) -> None:
+        assert let_in.wait(timeout=10)
+        landed.append(args)
+        raise GraphError("bulk", "the engine refused it")
+
+    bulk = falkordb_bulk.BulkGraph(send, node_count=lambda: 0)
+    bulk.label("N", ["key"])
+    bulk.node("N", ["a"])
+    bulk.flush_if_full()
+    threading.Timer(0.2, let_in.set).start()
+    bulk.abandon()
+    assert len(landed) == 1
+
+
+def test_a_failed_index_build_is_raised_once_and_frees_the_lock(
+    falkor: GraphWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexes that fail to build are reported by the query that waited for
+    them, once; a lock held meanwhile is still released."""
+    backend: Any = falkor.backend
+
+    def failed() -> None:
+        raise GraphError("schema", "an index or constraint failed")
+
+    def write_while_building() -> None:
+        with falkor.lock("test"):
+            backend._building = True  # as after a bulk load
+            backend.write_later(Statement("mark", "CREATE (:Mark)", {}))
+
+    monkeypatch.setattr(backend, "_wait_operational", failed)
+    with pytest.raises(GraphError, match="failed"):
+        write_while_building()
+    assert falkor.count_of("Mark") == 0  # not raised again; the write was not sent
+    with falkor.lock("test", wait_s=0.5):
+        pass
+
+
 def test_a_node_made_while_a_query_goes_stops_a_bulk_build() -> None:
     """Counted after each query too: a node made while it went in shifted its
     own edges, though the count before it was right."""
