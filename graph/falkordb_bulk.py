@@ -149,9 +149,7 @@ class BulkGraph:
         """Wait for the query going in, if any, whatever its outcome (the load
         failed: what it sent is about to be discarded). A Ctrl-C meanwhile is
         raised once it is in."""
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            in_flight.wait_out()
+        self._settle(its_error=False)
 
     def _add(self, blob: _Blob, entity: bytes) -> None:
         blob.parts.append(entity)
@@ -188,16 +186,15 @@ class BulkGraph:
         if expected is not None and self._node_count() != expected:
             raise GraphError("bulk", "the graph changed while it was being built in bulk")
 
-    def _settle(self) -> None:
-        """Wait for the query going in; its error, if any, is raised here."""
+    def _settle(self, *, its_error: bool = True) -> None:
+        """Wait for the query going in; its error, if any, is raised here if asked."""
         in_flight, self._in_flight = self._in_flight, None
         if in_flight is not None:
-            in_flight.wait()
+            in_flight.wait(its_error=its_error)
 
 
 class _Sending:
-    """A call running on a thread of its own; `wait` returns once it is done
-    and raises what it raised."""
+    """A call running on a thread of its own; `wait` returns once it is done."""
 
     def __init__(self, call: Callable[[], None]) -> None:
         self._error: BaseException | None = None
@@ -210,14 +207,9 @@ class _Sending:
         except BaseException as error:  # noqa: BLE001 - handed over by wait()
             self._error = error
 
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def wait_out(self) -> None:
-        """Wait until the call is done, through interruptions (raised after),
-        whatever it raised."""
+    def wait(self, *, its_error: bool = True) -> None:
+        """Wait until the call is done, through interruptions (raised after);
+        then raise what the call raised, if asked."""
         interrupted: BaseException | None = None
         while self._thread.is_alive():
             try:
@@ -226,3 +218,5 @@ class _Sending:
                 interrupted = error
         if interrupted is not None:
             raise interrupted
+        if its_error and self._error is not None:
+            raise self._error
