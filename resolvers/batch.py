@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,8 +25,8 @@ import numpy as np
 
 from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import RECORDS_CHANGED_AT, GraphWriter, ResolutionLoad
-from resolvers.blocking import Pairs, candidate_pairs
-from resolvers.bounds import Bounds
+from resolvers.blocking import Ints, Pairs, candidate_pairs
+from resolvers.bounds import Bounds, Columns
 from resolvers.deterministic import (
     Cluster,
     assign_ids,
@@ -35,6 +36,7 @@ from resolvers.deterministic import (
     summarise,
 )
 from resolvers.features import Features, features
+from resolvers.forked import Forked
 from resolvers.match_model import MatchModel, ModelMismatchError, train, training_pairs
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_ids, splits
@@ -56,6 +58,9 @@ RESOLVED_AT = "resolved_at"
 RESOLVED_WITH = "resolved_with"
 _PAGE = 5000
 _WRITE_CLUSTERS = 2000
+# From this many records the candidate pairs are found by a forked copy of
+# this process (`_finding_pairs`); below, forking costs more than it saves.
+PAIRS_BESIDE_FROM = 100_000
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
@@ -197,15 +202,17 @@ def _run(
     report.records = len(rows)
     if len(rows) < 2:
         return
-    leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
-    plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
-    judgements = writer.current_judgements()
-    joined = cluster_members(plain, judgements)
-    group_of = _numbered(plain, joined)
-    joined = [members for members in joined if len(members) > 1]  # what `clusters` adopts
-    report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
-    clock.lap("read")
-    pairs = candidate_pairs(feats)
+    with _finding_pairs(feats) as found_pairs:
+        leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
+        plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
+        judgements = writer.current_judgements()
+        joined = cluster_members(plain, judgements)
+        group_of = _numbered(plain, joined)
+        joined = [members for members in joined if len(members) > 1]  # what `clusters` adopts
+        report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
+        clock.lap("read")
+        columns = Columns(feats)  # what the bounds read, whatever the model
+        pairs = found_pairs()
     report.candidate_pairs = len(pairs)
     # Pairs inside one deterministic cluster are linked already: training
     # learns from them, scoring has nothing to decide.
@@ -221,7 +228,9 @@ def _run(
         progress("train", 1, 1)
         clock.lap("train")
     del pairs
-    scored = _scored(model, feats, to_score, thresholds.review, report=report, progress=progress)
+    scored = _scored(
+        Bounds(model, columns), feats, to_score, thresholds.review, report=report, progress=progress
+    )
     report.model_version = model.version
     index = {row.key: i for i, row in enumerate(rows)}
     apart = judged_apart_index(_different(judgements), index)
@@ -290,8 +299,26 @@ def _in_bulk(
         yield load
 
 
+@contextmanager
+def _finding_pairs(feats: Sequence[Features]) -> Iterator[Callable[[], Pairs]]:
+    """The candidate pairs of `feats`, when asked for. Those of a large set are
+    found meanwhile, by a forked copy of this process (`resolvers.forked`):
+    finding them took one core 18 s a million, while this one read, clustered
+    and made the bounds' columns."""
+    if len(feats) < PAIRS_BESIDE_FROM or not hasattr(os, "fork"):
+        yield lambda: candidate_pairs(feats)
+        return
+    with Forked(lambda: _pair_arrays(feats)) as forked:
+        yield lambda: Pairs(*forked.result())
+
+
+def _pair_arrays(feats: Sequence[Features]) -> tuple[Ints, Ints]:
+    pairs = candidate_pairs(feats)
+    return pairs.left, pairs.right
+
+
 def _scored(
-    model: MatchModel,
+    bounds: Bounds,
     feats: Sequence[Features],
     pairs: Pairs,
     floor: float,
@@ -299,11 +326,12 @@ def _scored(
     report: BatchReport,
     progress: Progress,
 ) -> list[ScoredPair]:
-    """The pairs whose probability reaches `floor`, with their weights. Their
-    bounds are computed a column at a time first; only the pairs whose bound
-    reaches `floor` are compared in Python, which finds the same pairs sooner."""
+    """The pairs whose probability reaches `floor`, with their weights under
+    the bounds' model. Their bounds are computed a column at a time first;
+    only the pairs whose bound reaches `floor` are compared in Python, which
+    finds the same pairs sooner."""
+    model = bounds.model
     progress("bound", 0, len(pairs))
-    bounds = Bounds(model, feats)
     if bounds.on_workers(len(pairs)):
         # While the workers bound the next chunks, this process compares the
         # pairs in reach of those done (it only waited for them: 7 s of the

@@ -106,53 +106,65 @@ class _Field:
     exact: Floats | None = None
 
 
-class Bounds:
-    """Bounds the weights of pairs of `records` under `model`."""
+class Columns:
+    """What the bounds read of `records`, a column each, whatever the model:
+    the batch executor makes them while its candidate pairs are found."""
 
-    def __init__(self, model: MatchModel, records: Sequence[Features]) -> None:
-        self.model = model
-        columns = _Columns(records)
+    def __init__(self, records: Sequence[Features]) -> None:
+        read = _Read(records)
         names: dict[str, int] = {}
-        self.given = _Text.spread(columns.given, names)
-        self.family_last = _Text.of(columns.family_last, names)
+        self.given = _Text.spread(read.given, names)
+        self.family_last = _Text.of(read.family_last, names)
         self.names = len(names)
         self.nicknames = np.unique(
             np.array([x * self.names + y for x, y in nickname_pairs(names)], dtype=np.int64)
         )
-        self.one_family = np.array([len(f) == 1 for f in columns.family])
+        self.one_family = np.array([len(f) == 1 for f in read.family])
         # A family name of two or three words: its first and middle words (the
         # last is `family_last`); one of more words is bounded by the best weight.
-        self.family_first = _Text.of([f[0] if len(f) > 1 else None for f in columns.family],
-                                     names)  # fmt: skip
-        self.family_middle = _Text.of([f[1] if len(f) == 3 else None for f in columns.family],
-                                      names)  # fmt: skip
-        self.few_family = np.array([len(f) <= 3 for f in columns.family])
-        self.family_whole = _Text.spread(columns.family_whole, {})
-        self.given_exact = self._exact("given_name", columns.given)
-        self.family_exact = self._exact("family_name", columns.family_whole)
+        self.family_first = _Text.of([f[0] if len(f) > 1 else None for f in read.family], names)
+        self.family_middle = _Text.of([f[1] if len(f) == 3 else None for f in read.family], names)
+        self.few_family = np.array([len(f) <= 3 for f in read.family])
+        self.family_whole = _Text.spread(read.family_whole, {})
         others: dict[str, int] = {}
-        self.birth = _Text.of(columns.birth_date, others, bags=True)
-        dates = [d or "00000000" for d in columns.birth_date]
+        self.birth = _Text.of(read.birth_date, others, bags=True)
+        dates = [d or "00000000" for d in read.birth_date]
         self.year = np.array([int(d[:4]) for d in dates], dtype=np.int64)
         self.month = np.array([int(d[4:6]) for d in dates], dtype=np.int64)
         self.day = np.array([int(d[6:8]) for d in dates], dtype=np.int64)
         self.id_type, ids = _one_id(records)
         self.id_value = _Text.of(ids, others, bags=True)
-        street, postcode, city = columns.street_number, columns.postcode, columns.city
-        self.fields = (  # compared whole: exact, then close at each threshold
-            _Field("street_number", _Text.spread(street, others), (),
-                   self._exact("street_number", street)),
-            _Field("address", _Text.of(columns.address, others), ADDRESS_CLOSE),
-            _Field("postcode", _Text.spread(postcode, others), (),
-                   self._exact("postcode", postcode)),
-            _Field("city", _Text.spread(city, others), CITY_CLOSE, self._exact("city", city)),
-        )  # fmt: skip
+        self.street_number = _Text.spread(read.street_number, others)
+        self.address = _Text.of(read.address, others)
+        self.postcode = _Text.spread(read.postcode, others)
+        self.city = _Text.spread(read.city, others)
         self.present = {  # bounded by their best level when both records have them
             "email": np.array([bool(f.emails) for f in records]),
             "phone": np.array([bool(f.phones) for f in records]),
             "handle": np.array([bool(f.handles or f.emails) for f in records]),
             "ip": np.array([bool(f.ips) for f in records]),
         }
+
+
+class Bounds(Columns):
+    """Bounds the weights of pairs of `records` under `model` (the records, or
+    their `Columns` made beforehand)."""
+
+    def __init__(self, model: MatchModel, records: Sequence[Features] | Columns) -> None:
+        if isinstance(records, Columns):
+            vars(self).update(vars(records))  # the same arrays, not copies
+        else:
+            super().__init__(records)
+        self.model = model
+        self.given_exact = self._exact("given_name", self.given)
+        self.family_exact = self._exact("family_name", self.family_whole)
+        self.fields = (  # compared whole: exact, then close at each threshold
+            _Field("street_number", self.street_number, (),
+                   self._exact("street_number", self.street_number)),
+            _Field("address", self.address, ADDRESS_CLOSE),
+            _Field("postcode", self.postcode, (), self._exact("postcode", self.postcode)),
+            _Field("city", self.city, CITY_CLOSE, self._exact("city", self.city)),
+        )  # fmt: skip
 
     def reaching(self, pairs: Pairs, floor: float, progress: Done = ignore_progress) -> Bools:
         """Which pairs' weights may reach `floor`; `progress(pairs done)` after
@@ -372,17 +384,22 @@ class Bounds:
             bound = np.where(level == 0, np.maximum(exact, suffix[min(1, len(weights) - 1)]), bound)
         return bound
 
-    def _exact(self, name: str, values: _Factorized) -> Floats:
-        """Each record's exact-level weight for `name`, with its value's adjustment."""
-        distinct, where = values
-        weights = np.array([self.model.exact_weight(name, v) for v in distinct], dtype=np.float64)
+    def _exact(self, name: str, text: _Text) -> Floats:
+        """Each record's exact-level weight for `name`, with its value's
+        adjustment (0 where it has none), once per distinct value."""
+        codes, first, where = np.unique(text.code, return_index=True, return_inverse=True)
+        weights = np.array(
+            [self.model.exact_weight(name, text.text[i]) if code >= 0 else 0.0
+             for code, i in zip(codes.tolist(), first.tolist(), strict=True)],
+            dtype=np.float64,
+        )  # fmt: skip
         found: Floats = weights[where]
         return found
 
 
-class _Columns:
-    """The records' fields the bounds read, a column each, read in one pass;
-    those read twice (the text and its exact weight) factorized once."""
+class _Read:
+    """The records' fields the columns are made of, read in one pass; those
+    spread whole (`_Text.spread`) factorized."""
 
     def __init__(self, records: Sequence[Features]) -> None:
         read = attrgetter(*_COLUMNS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from directory.ingest import MODELS
 from directory.settings import Settings
 from graph.embedded import open_embedded
 from graph.store import GraphWriter
+from resolvers import batch
 from resolvers.batch import BatchReport, record_features, resolve_all, without_cycle_collection
 from resolvers.incremental import arriving_row
 from resolvers.probabilistic import score_pairs
@@ -115,6 +117,32 @@ def test_a_family_stays_apart_and_review_candidates_are_stored(
     assert len(stored) == report.review > 0
     assert all(settings.review_threshold <= c.probability for c in stored)
     assert all(c.reason for c in stored)
+
+
+def test_candidate_pairs_found_by_a_forked_copy_decide_the_same(
+    falkor: GraphWriter, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(falkor, population(people=60)[0], settings)
+    in_process = _resolve(falkor, settings)
+    profiles = _profiles(falkor)
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted_fork() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    monkeypatch.setattr(batch, "PAIRS_BESIDE_FROM", 2)
+    beside = _resolve(falkor, settings, force=True)
+    assert len(forks) == 1
+    assert in_process.candidate_pairs > 0
+    found = (beside.candidate_pairs, beside.pairs_compared, beside.links, beside.review)
+    assert found == (in_process.candidate_pairs, in_process.pairs_compared, in_process.links,
+                     in_process.review)  # fmt: skip
+    assert _profiles(falkor) == profiles
 
 
 def test_the_resolve_command(tmp_path: Path) -> None:

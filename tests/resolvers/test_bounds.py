@@ -14,7 +14,7 @@ from resolvers import batch
 from resolvers import bounds as bounds_module
 from resolvers.batch import BatchReport
 from resolvers.blocking import Pairs, candidate_pairs
-from resolvers.bounds import Bounds
+from resolvers.bounds import Bounds, Columns
 from resolvers.comparisons import COMPARISONS
 from resolvers.features import Features
 from resolvers.match_model import MatchModel, current_labels, train
@@ -149,6 +149,17 @@ def test_the_bound_of_a_pair_the_columns_pin_down_is_its_weight() -> None:
     assert bound == pytest.approx(model.weight(a, b))
 
 
+def test_bounds_of_columns_made_beforehand_are_the_same() -> None:
+    """The batch executor makes the columns before the model is trained."""
+    records, _ = population(people=60)
+    feats = [_features(r) for r in records]
+    pairs = _all_pairs(len(feats))
+    model = _test_model()
+    made_before = Bounds(model, Columns(feats)).of(pairs.left, pairs.right)
+    assert np.array_equal(made_before, Bounds(model, feats).of(pairs.left, pairs.right))
+    assert len(np.unique(made_before)) > 10
+
+
 def test_bounding_on_every_core_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     records, _ = population(people=150)
     feats = [_features(r) for r in records]
@@ -177,12 +188,12 @@ def test_comparing_while_workers_bound_finds_the_same_pairs(
     model = _test_model()
     here, there = BatchReport(), BatchReport()
     assert not Bounds.on_workers(len(pairs))
-    expected = batch._scored(model, feats, pairs, 0.9, report=here, progress=_ignore)
+    expected = batch._scored(Bounds(model, feats), feats, pairs, 0.9, report=here, progress=_ignore)
     monkeypatch.setattr(bounds_module, "_CHUNK", 5_000)
     monkeypatch.setattr(bounds_module, "_PARALLEL_FROM_CHUNKS", 2)
     monkeypatch.setattr(bounds_module, "workers", lambda: 2)
     assert Bounds.on_workers(len(pairs))
-    found = batch._scored(model, feats, pairs, 0.9, report=there, progress=_ignore)
+    found = batch._scored(Bounds(model, feats), feats, pairs, 0.9, report=there, progress=_ignore)
     assert found == expected
     assert 0 < there.pairs_compared == here.pairs_compared < len(pairs) / 100
     assert len(expected) > 50

@@ -1,0 +1,58 @@
+"""Work done by a forked copy of the process (`resolvers.forked`)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from resolvers.forked import Forked, ForkedWorkError
+
+
+def test_the_copy_sends_back_its_arrays() -> None:
+    parent = os.getpid()
+    data = np.arange(1_000_000, dtype=np.int64)  # in memory before the fork: not sent to it
+
+    def work() -> list[np.ndarray]:
+        return [np.array([os.getpid()]), data * 2, np.zeros((3, 4), dtype=np.float32),
+                np.empty(0, dtype=np.int64)]  # fmt: skip
+
+    with Forked(work) as forked:
+        pid, doubled, table, empty = forked.result()
+    assert pid[0] != parent
+    assert np.array_equal(doubled, data * 2)
+    assert (table.shape, table.dtype) == ((3, 4), np.dtype(np.float32))
+    assert (empty.shape, empty.dtype) == ((0,), np.dtype(np.int64))
+
+
+def test_an_error_in_the_copy_is_raised_with_its_traceback() -> None:
+    def work() -> list[np.ndarray]:
+        raise ValueError("no such key: 'dob'")
+
+    with Forked(work) as forked, pytest.raises(ForkedWorkError) as raised:
+        forked.result()
+    assert "ValueError: no such key: 'dob'" in str(raised.value)
+    assert "in work" in str(raised.value)  # the child's traceback
+
+
+def test_a_copy_that_dies_is_reported() -> None:
+    def work() -> list[np.ndarray]:
+        os._exit(3)
+
+    with Forked(work) as forked, pytest.raises(ForkedWorkError, match="without a result"):
+        forked.result()
+
+
+def test_leaving_without_the_result_stops_the_copy() -> None:
+    def work() -> list[np.ndarray]:
+        time.sleep(60)
+        return []
+
+    started = time.perf_counter()
+    with Forked(work) as forked:
+        pid = forked._pid
+    assert time.perf_counter() - started < 5
+    with pytest.raises(ChildProcessError):  # reaped: no such child any more
+        os.waitpid(pid, os.WNOHANG)
