@@ -281,7 +281,8 @@ def _print_resolution(report: BatchReport) -> None:
 
 _PHASES = {
     "read": "reading records",
-    "train": "training the model",
+    "block": "finding candidate pairs",
+    "train": "finding candidate pairs, training the model",
     "bound": "bounding pairs' weights",
     "score": "comparing pairs in reach",
     "write": "writing profiles",

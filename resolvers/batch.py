@@ -18,10 +18,12 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
+import numpy.typing as npt
 
 from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import RECORDS_CHANGED_AT, GraphWriter, ResolutionLoad
@@ -36,7 +38,7 @@ from resolvers.deterministic import (
     summarise,
 )
 from resolvers.features import Features, features
-from resolvers.forked import Forked
+from resolvers.forked import Forked, Handover
 from resolvers.match_model import MatchModel, ModelMismatchError, train, training_pairs
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_ids, splits
@@ -202,35 +204,32 @@ def _run(
     report.records = len(rows)
     if len(rows) < 2:
         return
-    with _finding_pairs(feats) as found_pairs:
+    with closing(_Candidates(feats, train_model=model is None)) as candidates:
         leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
         plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
         judgements = writer.current_judgements()
         joined = cluster_members(plain, judgements)
         group_of = _numbered(plain, joined)
+        candidates.clustered(group_of)
         joined = [members for members in joined if len(members) > 1]  # what `clusters` adopts
         report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
         clock.lap("read")
         columns = Columns(feats)  # what the bounds read, whatever the model
-        pairs = found_pairs()
-    report.candidate_pairs = len(pairs)
-    # Pairs inside one deterministic cluster are linked already: training
-    # learns from them, scoring has nothing to decide.
-    cluster_of = np.asarray(group_of, dtype=np.int64)
-    to_score = pairs.where(cluster_of[pairs.left] != cluster_of[pairs.right])
-    clock.lap("block")
-    if model is None:
-        progress("train", 0, 1)
-        with PairWork(feats, training_pairs(len(pairs))) as work:
-            model = train(feats, pairs, groups=group_of, count=work.vectors)
+        phase = "block" if model else "train"  # training is done with the blocking
+        progress(phase, 0, 1)
+        found = candidates.found()
+        progress(phase, 1, 1)
+    report.candidate_pairs = found.candidates
+    if found.model is not None:
+        model = found.model
         writer.save_match_model(model.version, model.to_json(), model.trained_at)
         report.trained = True
-        progress("train", 1, 1)
-        clock.lap("train")
-    del pairs
+    clock.lap("block and train" if report.trained else "block")
+    assert model is not None
     scored = _scored(
-        Bounds(model, columns), feats, to_score, thresholds.review, report=report, progress=progress
-    )
+        Bounds(model, columns), feats, found.to_score, thresholds.review, report=report,
+        progress=progress,
+    )  # fmt: skip
     report.model_version = model.version
     index = {row.key: i for i, row in enumerate(rows)}
     apart = judged_apart_index(_different(judgements), index)
@@ -299,22 +298,82 @@ def _in_bulk(
         yield load
 
 
-@contextmanager
-def _finding_pairs(feats: Sequence[Features]) -> Iterator[Callable[[], Pairs]]:
-    """The candidate pairs of `feats`, when asked for. Those of a large set are
-    found meanwhile, by a forked copy of this process (`resolvers.forked`):
-    finding them took one core 18 s a million, while this one read, clustered
-    and made the bounds' columns."""
-    if len(feats) < PAIRS_BESIDE_FROM or not hasattr(os, "fork"):
-        yield lambda: candidate_pairs(feats)
-        return
-    with Forked(lambda: _pair_arrays(feats)) as forked:
-        yield lambda: Pairs(*forked.result())
+@dataclass
+class _Found:
+    """How many candidate pairs there are, those of them to score (not inside
+    one deterministic cluster: linked already), and the model trained on them
+    unless one was given."""
+
+    candidates: int
+    to_score: Pairs
+    model: MatchModel | None
 
 
-def _pair_arrays(feats: Sequence[Features]) -> tuple[Ints, Ints]:
+class _Candidates:
+    """Finds the candidate pairs of `feats` and trains the model on them
+    (`train_model`). For a large set a forked copy of this process does it
+    (`resolvers.forked`) while this one clusters and makes the bounds'
+    columns: it took one core 29 s a million, while the other idled."""
+
+    def __init__(self, feats: Sequence[Features], *, train_model: bool) -> None:
+        self.feats, self.train_model = feats, train_model
+        self.group_of: Sequence[int] = ()
+        self.forked: Forked | None = None
+        if len(feats) >= PAIRS_BESIDE_FROM and hasattr(os, "fork"):
+            self.handover = Handover(len(feats), np.int64)
+            work = partial(_found_arrays, feats, self.handover.take, train_model=train_model)
+            self.forked = Forked(work, self.handover)
+
+    def clustered(self, group_of: Sequence[int]) -> None:
+        """Each record's deterministic cluster, which training needs."""
+        self.group_of = group_of
+        if self.forked is not None:
+            self.handover.give(group_of)
+
+    def found(self) -> _Found:
+        if self.forked is None:
+            return _find(self.feats, lambda: self.group_of, train_model=self.train_model)
+        candidates, left, right, model = self.forked.result()
+        trained = MatchModel.from_json(model.tobytes().decode()) if len(model) else None
+        return _Found(int(candidates[0]), Pairs(left, right), trained)
+
+    def close(self) -> None:
+        if self.forked is not None:
+            self.forked.close()
+
+
+def _find(
+    feats: Sequence[Features],
+    groups: Callable[[], Sequence[int] | Ints],
+    *,
+    train_model: bool,
+    in_copy: bool = False,
+) -> _Found:
+    """`_Candidates`' work; `groups()` gives each record's deterministic
+    cluster once known; `in_copy`: in a forked copy (which compares the
+    training pairs itself, starting no workers)."""
     pairs = candidate_pairs(feats)
-    return pairs.left, pairs.right
+    group_of = groups()
+    cluster_of = np.asarray(group_of, dtype=np.int64)
+    to_score = pairs.where(cluster_of[pairs.left] != cluster_of[pairs.right])
+    if not train_model:
+        return _Found(len(pairs), to_score, None)
+    group_list = cluster_of.tolist()
+    if in_copy:
+        return _Found(len(pairs), to_score, train(feats, pairs, groups=group_list))
+    with PairWork(feats, training_pairs(len(pairs))) as work:
+        model = train(feats, pairs, groups=group_list, count=work.vectors)
+    return _Found(len(pairs), to_score, model)
+
+
+def _found_arrays(
+    feats: Sequence[Features], groups: Callable[[], Sequence[int] | Ints], *, train_model: bool
+) -> list[Ints | npt.NDArray[np.uint8]]:
+    """`_find` in a forked copy, as arrays (the model as its JSON's bytes)."""
+    found = _find(feats, groups, train_model=train_model, in_copy=True)
+    model = found.model.to_json().encode() if found.model is not None else b""
+    return [np.array([found.candidates]), found.to_score.left, found.to_score.right,
+            np.frombuffer(model, dtype=np.uint8)]  # fmt: skip
 
 
 def _scored(

@@ -544,7 +544,16 @@ def _distinct(x: _Text, a: Ints, y: _Text, b: Ints) -> tuple[tuple[Ints, Ints], 
     """The pairs (a, b) with distinct pairs of values (as record indices), and
     where each pair's value pair is among them."""
     keys = (x.code[a] << 31) | y.code[b]  # codes are below 2**31
-    _, first, back = np.unique(keys, return_index=True, return_inverse=True)
+    # Any pair of a value pair stands for it: an unstable sort will do (`np.unique`
+    # asks for the first, a stable sort: 12 of the million's 77 s of bounding).
+    order = np.argsort(keys)
+    ordered = keys[order]
+    starts = np.empty(len(keys), dtype=np.bool_)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    back = np.empty(len(keys), dtype=np.int64)
+    back[order] = np.cumsum(starts) - 1
+    first = order[starts]
     return (a[first], b[first]), back
 
 

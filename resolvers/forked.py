@@ -11,6 +11,7 @@ this process is used in it, and it ends with `os._exit`.
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import pickle
 import signal
@@ -28,18 +29,59 @@ class ForkedWorkError(RuntimeError):
     """The forked copy failed (its traceback is the message) or died."""
 
 
+class Handover:
+    """An array this process fills after the fork, which the copy waits for
+    (its work calls `take`). It lives in memory both share: giving it copies
+    nothing through a pipe, and never waits for the copy to read."""
+
+    def __init__(self, length: int, dtype: npt.DTypeLike) -> None:
+        kind = np.dtype(dtype)
+        memory = mmap.mmap(-1, max(1, length * kind.itemsize))  # anonymous, shared
+        self.array: Array = np.frombuffer(memory, dtype=kind, count=length)
+        self._ready, self._signal = os.pipe()
+
+    def give(self, values: Array | Sequence[Any]) -> None:
+        """Fill the array (in this process) and tell the copy."""
+        self.array[:] = values
+        os.write(self._signal, b"!")
+
+    def take(self) -> Array:
+        """The array, once this process gave it (in the copy)."""
+        if os.read(self._ready, 1) != b"!":
+            raise ForkedWorkError("the process that forked this copy gave it nothing")
+        return self.array
+
+    def _forked(self, *, in_copy: bool) -> None:
+        """Each side closes the end of the signal it does not use: the copy
+        then sees the end of it if this process stops without giving."""
+        os.close(self._signal if in_copy else self._ready)
+
+    def _close(self) -> None:
+        if self._signal >= 0:
+            os.close(self._signal)
+            self._signal = -1
+
+
 class Forked:
     """`work()` running in a forked copy of this process; `result()` gives
-    its arrays. Use it as a context manager: leaving it stops a copy whose
-    result was not taken (an error or Ctrl-C in this process meanwhile)."""
+    its arrays. `handover`: an array given to the copy after the fork. Use it
+    as a context manager: leaving it stops a copy whose result was not taken
+    (an error or Ctrl-C in this process meanwhile)."""
 
-    def __init__(self, work: Callable[[], Sequence[Array]]) -> None:
+    def __init__(
+        self, work: Callable[[], Sequence[Array]], handover: Handover | None = None
+    ) -> None:
         read, write = os.pipe()
         self._pid = os.fork()
         if self._pid == 0:
             os.close(read)
+            if handover is not None:
+                handover._forked(in_copy=True)
             _run_child(work, write)
         os.close(write)
+        if handover is not None:
+            handover._forked(in_copy=False)
+        self._handover = handover
         self._pipe: io.BufferedReader | None = io.BufferedReader(io.FileIO(read, "r"))
 
     def __enter__(self) -> Forked:
@@ -65,6 +107,8 @@ class Forked:
             return
         self._pipe.close()
         self._pipe = None
+        if self._handover is not None:
+            self._handover._close()
         pid, _ = os.waitpid(self._pid, os.WNOHANG)
         if pid == 0:  # still running: nobody will read what it sends
             os.kill(self._pid, signal.SIGKILL)

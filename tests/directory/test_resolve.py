@@ -119,12 +119,12 @@ def test_a_family_stays_apart_and_review_candidates_are_stored(
     assert all(c.reason for c in stored)
 
 
-def test_candidate_pairs_found_by_a_forked_copy_decide_the_same(
+def test_a_forked_copy_finds_the_pairs_and_trains_the_same_model(
     falkor: GraphWriter, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load(falkor, population(people=60)[0], settings)
     in_process = _resolve(falkor, settings)
-    profiles = _profiles(falkor)
+    trained_here, profiles = _fit(falkor), _profiles(falkor)
     forks: list[int] = []
     fork = os.fork
 
@@ -136,13 +136,24 @@ def test_candidate_pairs_found_by_a_forked_copy_decide_the_same(
 
     monkeypatch.setattr(os, "fork", counted_fork)
     monkeypatch.setattr(batch, "PAIRS_BESIDE_FROM", 2)
-    beside = _resolve(falkor, settings, force=True)
+    beside = resolve_all(
+        falkor, thresholds=settings.thresholds, source_rank=settings.source_rank, retrain=True
+    )
     assert len(forks) == 1
+    assert beside.trained
+    assert _fit(falkor) == trained_here  # another version of the same model
     assert in_process.candidate_pairs > 0
     found = (beside.candidate_pairs, beside.pairs_compared, beside.links, beside.review)
     assert found == (in_process.candidate_pairs, in_process.pairs_compared, in_process.links,
                      in_process.review)  # fmt: skip
     assert _profiles(falkor) == profiles
+
+
+def _fit(writer: GraphWriter) -> dict[str, object]:
+    """The current model's estimates (without its version and time)."""
+    body = json.loads(writer.current_match_model() or "{}")
+    assert body["m"]
+    return {k: v for k, v in body.items() if k not in ("version", "trained_at")}
 
 
 def test_the_resolve_command(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from resolvers.forked import Forked, ForkedWorkError
+from resolvers.forked import Forked, ForkedWorkError, Handover
 
 
 def test_the_copy_sends_back_its_arrays() -> None:
@@ -56,3 +56,24 @@ def test_leaving_without_the_result_stops_the_copy() -> None:
     assert time.perf_counter() - started < 5
     with pytest.raises(ChildProcessError):  # reaped: no such child any more
         os.waitpid(pid, os.WNOHANG)
+
+
+def test_an_array_given_after_the_fork_reaches_the_copy() -> None:
+    handover = Handover(5, np.int64)
+
+    def work() -> list[np.ndarray]:
+        return [handover.take() * 10]
+
+    with Forked(work, handover) as forked:
+        time.sleep(0.05)  # the copy waits for it meanwhile
+        handover.give([1, 2, 3, 4, 5])
+        (found,) = forked.result()
+    assert found.tolist() == [10, 20, 30, 40, 50]
+
+
+def test_a_copy_given_nothing_fails_rather_than_waits() -> None:
+    handover = Handover(3, np.int64)
+    with Forked(lambda: [handover.take()], handover) as forked:
+        handover._close()  # as when this process stops without giving
+        with pytest.raises(ForkedWorkError, match="gave it nothing"):
+            forked.result()
