@@ -38,7 +38,7 @@ from resolvers.deterministic import (
     summarise,
 )
 from resolvers.features import Features, features
-from resolvers.forked import Forked, Handover
+from resolvers.forked import Forked, ForkedWorkError, Handover
 from resolvers.match_model import MatchModel, ModelMismatchError, train, training_pairs
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_ids, splits
@@ -61,7 +61,7 @@ RESOLVED_WITH = "resolved_with"
 _PAGE = 5000
 _WRITE_CLUSTERS = 2000
 # From this many records the candidate pairs are found by a forked copy of
-# this process (`_finding_pairs`); below, forking costs more than it saves.
+# this process (`_Candidates`); below, forking costs more than it saves.
 PAIRS_BESIDE_FROM = 100_000
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -214,9 +214,9 @@ def _run(
         joined = [members for members in joined if len(members) > 1]  # what `clusters` adopts
         report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
         clock.lap("read")
-        columns = Columns(feats)  # what the bounds read, whatever the model
         phase = "block" if model else "train"  # training is done with the blocking
         progress(phase, 0, 1)
+        columns = Columns(feats)  # what the bounds read, whatever the model
         found = candidates.found()
         progress(phase, 1, 1)
     report.candidate_pairs = found.candidates
@@ -322,7 +322,12 @@ class _Candidates:
         if len(feats) >= PAIRS_BESIDE_FROM and hasattr(os, "fork"):
             self.handover = Handover(len(feats), np.int64)
             work = partial(_found_arrays, feats, self.handover.take, train_model=train_model)
-            self.forked = Forked(work, self.handover)
+            try:
+                self.forked = Forked(work, self.handover)
+            except OSError as error:  # out of memory or processes: done here instead
+                self.handover.close()
+                log.warning("could not fork to find the candidate pairs (%s): finding them here",
+                            error)  # fmt: skip
 
     def clustered(self, group_of: Sequence[int]) -> None:
         """Each record's deterministic cluster, which training needs."""
@@ -331,9 +336,16 @@ class _Candidates:
             self.handover.give(group_of)
 
     def found(self) -> _Found:
-        if self.forked is None:
-            return _find(self.feats, lambda: self.group_of, train_model=self.train_model)
-        candidates, left, right, model = self.forked.result()
+        if self.forked is not None:
+            try:
+                return self._found_by_copy(self.forked)
+            except ForkedWorkError as error:  # killed for memory, say: done here instead
+                log.warning("%s; finding the candidate pairs here", error)
+        return _find(self.feats, lambda: self.group_of, train_model=self.train_model)
+
+    @staticmethod
+    def _found_by_copy(forked: Forked) -> _Found:
+        candidates, left, right, model = forked.result()
         trained = MatchModel.from_json(model.tobytes().decode()) if len(model) else None
         return _Found(int(candidates[0]), Pairs(left, right), trained)
 

@@ -4,17 +4,23 @@ process's memory as it was when forked (nothing is pickled to it: pickling a
 million records' features cost more than making them) and sends back numpy
 arrays only, as raw bytes.
 
-The copy runs only the work it is given: no thread, socket or exit handler of
-this process is used in it, and it ends with `os._exit`.
+The copy runs only the work it is given: no thread, socket, console or exit
+handler of this process is used in it, it ignores Ctrl-C (this process stops
+it), and it ends with `os._exit`. Memory is shared until either process writes
+to it, and reading a Python object writes its reference count: the pages of
+the objects both read end up copied (on a million records, the peak of the
+two processes' RSS rose from about 5.1 to 5.3 GB).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import mmap
 import os
 import pickle
 import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -54,35 +60,47 @@ class Handover:
     def _forked(self, *, in_copy: bool) -> None:
         """Each side closes the end of the signal it does not use: the copy
         then sees the end of it if this process stops without giving."""
-        os.close(self._signal if in_copy else self._ready)
-
-    def _close(self) -> None:
-        if self._signal >= 0:
+        if in_copy:
             os.close(self._signal)
             self._signal = -1
+        else:
+            os.close(self._ready)
+            self._ready = -1
+
+    def close(self) -> None:
+        """Close what is left of the signal (its memory goes with the array)."""
+        for fd in (self._ready, self._signal):
+            if fd >= 0:
+                os.close(fd)
+        self._ready = self._signal = -1
 
 
 class Forked:
     """`work()` running in a forked copy of this process; `result()` gives
     its arrays. `handover`: an array given to the copy after the fork. Use it
     as a context manager: leaving it stops a copy whose result was not taken
-    (an error or Ctrl-C in this process meanwhile)."""
+    (an error or Ctrl-C in this process meanwhile). A fork that fails raises
+    `OSError`, leaving nothing open."""
 
     def __init__(
         self, work: Callable[[], Sequence[Array]], handover: Handover | None = None
     ) -> None:
         read, write = os.pipe()
-        self._pid = os.fork()
-        if self._pid == 0:
+        try:
+            self._pid = os.fork()
+        except OSError:
             os.close(read)
-            if handover is not None:
-                handover._forked(in_copy=True)
-            _run_child(work, write)
+            os.close(write)
+            raise
+        if self._pid == 0:
+            _run_child(work, read, write, handover)
         os.close(write)
         if handover is not None:
             handover._forked(in_copy=False)
         self._handover = handover
         self._pipe: io.BufferedReader | None = io.BufferedReader(io.FileIO(read, "r"))
+        self._sent_all = False
+        self._status = 0  # its wait status, once reaped
 
     def __enter__(self) -> Forked:
         return self
@@ -92,35 +110,62 @@ class Forked:
 
     def result(self) -> list[Array]:
         """The work's arrays, once it is done; its error as `ForkedWorkError`."""
-        assert self._pipe is not None, "the result was taken already"
+        pipe = self._pipe
+        assert pipe is not None, "the result was taken already"
         try:
-            status, body = _load_header(self._pipe)
+            try:
+                status, body = pickle.load(pipe)  # noqa: S301 - our own copy wrote it
+            except (EOFError, pickle.UnpicklingError):
+                self.close()
+                raise ForkedWorkError(
+                    f"the forked work ended without a result ({_exit_status(self._status)})"
+                ) from None
             if status != "ok":
                 raise ForkedWorkError(f"the forked work failed:\n{body}")
-            return [_read_array(self._pipe, dtype, shape) for dtype, shape in body]
+            arrays = [_read_array(pipe, dtype, shape) for dtype, shape in body]
+            self._sent_all = True
+            return arrays
         finally:
             self.close()
 
     def close(self) -> None:
-        """Stop the copy unless it is done, and reap it."""
+        """Stop the copy unless it sent everything, and reap it."""
         if self._pipe is None:
             return
         self._pipe.close()
         self._pipe = None
         if self._handover is not None:
-            self._handover._close()
-        pid, _ = os.waitpid(self._pid, os.WNOHANG)
-        if pid == 0:  # still running: nobody will read what it sends
+            self._handover.close()
+        if not self._sent_all:  # still working, or dead (a zombie takes the signal too)
             os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
+        _, self._status = os.waitpid(self._pid, 0)
 
 
-def _run_child(work: Callable[[], Sequence[Array]], fd: int) -> NoReturn:
+def _exit_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def _run_child(
+    work: Callable[[], Sequence[Array]], read: int, write: int, handover: Handover | None
+) -> NoReturn:
+    """The copy: whatever happens, it never returns into the code that forked
+    it (that code's cleanup would use the parent's graph connection)."""
     code = 1
     try:
-        with os.fdopen(fd, "wb") as out:
+        # Ctrl-C reaches the whole process group: the parent stops the copy.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Nothing of the parent's console (a progress bar's thread may have
+        # held its lock at the fork) or logging.
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        logging.disable(logging.CRITICAL)
+        os.close(read)
+        if handover is not None:
+            handover._forked(in_copy=True)
+        with os.fdopen(write, "wb") as out:
             try:
-                arrays = [np.ascontiguousarray(a) for a in work()]
+                arrays = [_plain(a) for a in work()]
             except BaseException:  # noqa: BLE001 - every failure goes to the parent
                 pickle.dump(("error", traceback.format_exc()), out)
             else:
@@ -132,12 +177,11 @@ def _run_child(work: Callable[[], Sequence[Array]], fd: int) -> NoReturn:
         os._exit(code)  # not the parent's exit handlers, buffers or sockets
 
 
-def _load_header(pipe: io.BufferedReader) -> tuple[str, Any]:
-    try:
-        header: tuple[str, Any] = pickle.load(pipe)  # noqa: S301 - our own forked copy wrote it
-    except EOFError:
-        raise ForkedWorkError("the forked work ended without a result") from None
-    return header
+def _plain(array: Array) -> Array:
+    """The array as raw bytes can carry it (contiguous; numbers, not objects)."""
+    if array.dtype.hasobject:
+        raise TypeError(f"an array of objects cannot be sent as bytes: {array.dtype}")
+    return np.ascontiguousarray(array)
 
 
 def _read_array(pipe: io.BufferedReader, dtype: str, shape: tuple[int, ...]) -> Array:

@@ -8,7 +8,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from resolvers import batch
 from resolvers.batch import BatchReport, record_features, resolve_all, without_cycle_collection
 from resolvers.incremental import arriving_row
 from resolvers.probabilistic import score_pairs
-from resolvers.records import iter_json_array_items
+from resolvers.records import iter_json_array_items, parse_record
 from tests.conftest import LiveServer, gql
 from tests.directory.test_cli import run
 from tests.helpers import load, profile_of, rec
@@ -147,6 +147,43 @@ def test_a_forked_copy_finds_the_pairs_and_trains_the_same_model(
     assert found == (in_process.candidate_pairs, in_process.pairs_compared, in_process.links,
                      in_process.review)  # fmt: skip
     assert _profiles(falkor) == profiles
+    with_the_model = _resolve(falkor, settings, force=True)  # found beside, nothing trained
+    assert len(forks) == 2
+    assert not with_the_model.trained
+    assert (with_the_model.candidate_pairs, with_the_model.links) == found[::2]
+    assert "block" in with_the_model.seconds
+
+
+def test_without_a_fork_the_pairs_are_found_here(
+    falkor: GraphWriter,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    load(falkor, population(people=40)[0], settings)
+    in_process = _resolve(falkor, settings)
+
+    def no_fork() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(batch, "PAIRS_BESIDE_FROM", 2)
+    again = _resolve(falkor, settings, force=True)
+    assert "could not fork" in caplog.text
+    assert (again.candidate_pairs, again.links) == (in_process.candidate_pairs, in_process.links)
+
+
+def test_a_resolution_stopped_before_the_copy_is_given_its_clusters_leaves_no_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch, "PAIRS_BESIDE_FROM", 2)
+    records, _ = population(people=10)
+    feats = [record_features(arriving_row(parse_record(r), {})) for r in records]
+    with closing(batch._Candidates(feats, train_model=True)) as candidates:
+        assert candidates.forked is not None
+        pid = candidates.forked._pid
+    with pytest.raises(ChildProcessError):  # stopped and reaped
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _fit(writer: GraphWriter) -> dict[str, object]:

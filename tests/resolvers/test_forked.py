@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import numpy as np
@@ -41,7 +42,24 @@ def test_a_copy_that_dies_is_reported() -> None:
     def work() -> list[np.ndarray]:
         os._exit(3)
 
-    with Forked(work) as forked, pytest.raises(ForkedWorkError, match="without a result"):
+    with Forked(work) as forked, pytest.raises(ForkedWorkError, match=r"\(exit status 3\)"):
+        forked.result()
+
+
+def test_a_copy_killed_is_reported_with_its_signal() -> None:
+    def work() -> list[np.ndarray]:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return []
+
+    with Forked(work) as forked, pytest.raises(ForkedWorkError, match="killed by signal 9"):
+        forked.result()
+
+
+def test_arrays_of_objects_are_refused_with_the_reason() -> None:
+    def work() -> list[np.ndarray]:
+        return [np.array(["a", None], dtype=object)]
+
+    with Forked(work) as forked, pytest.raises(ForkedWorkError, match="array of objects"):
         forked.result()
 
 
@@ -74,6 +92,6 @@ def test_an_array_given_after_the_fork_reaches_the_copy() -> None:
 def test_a_copy_given_nothing_fails_rather_than_waits() -> None:
     handover = Handover(3, np.int64)
     with Forked(lambda: [handover.take()], handover) as forked:
-        handover._close()  # as when this process stops without giving
+        handover.close()  # as when this process stops without giving
         with pytest.raises(ForkedWorkError, match="gave it nothing"):
             forked.result()
