@@ -8,8 +8,8 @@ The copy runs only the work it is given: no thread, socket, console or exit
 handler of this process is used in it, it ignores Ctrl-C (this process stops
 it), and it ends with `os._exit`. Memory is shared until either process writes
 to it, and reading a Python object writes its reference count: the pages of
-the objects both read end up copied (on a million records, the peak of the
-two processes' RSS rose from about 5.1 to 5.3 GB).
+the objects both read end up copied (on a million records, the larger of
+the two processes' peak RSS rose from about 4,980 to 5,200 MiB).
 """
 
 from __future__ import annotations
