@@ -16,10 +16,11 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -29,14 +30,7 @@ from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import RECORDS_CHANGED_AT, GraphWriter, ResolutionLoad
 from resolvers.blocking import Ints, Pairs, candidate_pairs
 from resolvers.bounds import Bounds, Columns
-from resolvers.deterministic import (
-    Cluster,
-    assign_ids,
-    changed_links,
-    cluster_members,
-    clusters,
-    summarise,
-)
+from resolvers.deterministic import Cluster, Clustering, assign_ids, changed_links, summarise
 from resolvers.features import Features, features
 from resolvers.forked import Forked, ForkedWorkError, Handover
 from resolvers.match_model import MatchModel, ModelMismatchError, train, training_pairs
@@ -60,9 +54,11 @@ RESOLVED_AT = "resolved_at"
 RESOLVED_WITH = "resolved_with"
 _PAGE = 5000
 _WRITE_CLUSTERS = 2000
-# From this many records the candidate pairs are found by a forked copy of
-# this process (`_Candidates`); below, forking costs more than it saves.
-PAIRS_BESIDE_FROM = 100_000
+# From this many records forked copies of this process make part of the
+# features (`features_of`), then find the candidate pairs (`_Candidates`);
+# below, forking costs more than it saves.
+BESIDE_FROM = 100_000
+_FEATURES_HERE = 0.6  # of the rows' features, those this process makes (`features_of`)
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
@@ -80,7 +76,7 @@ class Loaded:
     @staticmethod
     def of(rows: Iterable[MatchingRow], changed_at: str) -> Loaded:
         ordered = sorted(rows, key=lambda row: row.key)
-        return Loaded(ordered, [record_features(row) for row in ordered], changed_at)
+        return Loaded(ordered, features_of(ordered), changed_at)
 
 
 @dataclass
@@ -140,16 +136,23 @@ def resolve_all(
 
 
 @contextmanager
-def without_cycle_collection() -> Iterator[None]:
+def without_cycle_collection(*, freeze_after: bool = False) -> Iterator[None]:
     """Python's cycle collector off: reading a million records makes tens of
     millions of objects, none of them in cycles, and the collector walked them
     all again and again (it more than doubled the time to build the features:
-    46 s against 21 s a million)."""
+    46 s against 21 s a million).
+
+    `freeze_after`: the objects still alive at the end are left out of the
+    collector's passes (`gc.freeze`) before it is turned back on. Its first
+    pass would walk every one made meanwhile: 4.5 s at the end of a command
+    that keeps a million records to the end."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze_after:
+            gc.freeze()
         if enabled:
             gc.enable()
 
@@ -197,7 +200,7 @@ def _run(
     clock = _Clock(report)
     if loaded is None:
         rows = read_all(writer, progress)
-        feats = [record_features(row) for row in rows]
+        feats = features_of(rows)
     else:
         rows, feats = loaded.rows, loaded.features
         progress("read", len(rows), len(rows))
@@ -208,10 +211,9 @@ def _run(
         leases = writer.all_leases()  # computed at ingest (`resolvers.leases`)
         plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
         judgements = writer.current_judgements()
-        joined = cluster_members(plain, judgements)
-        group_of = _numbered(plain, joined)
+        clustering = Clustering(plain, judgements)
+        group_of = _numbered(plain, clustering.members())
         candidates.clustered(group_of)
-        joined = [members for members in joined if len(members) > 1]  # what `clusters` adopts
         report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
         clock.lap("read")
         phase = "block" if model else "train"  # training is done with the blocking
@@ -237,7 +239,7 @@ def _run(
     report.links, report.refused = len(decisions.links), decisions.refused
     report.review = len(decisions.review)
     clock.lap("score")
-    _write(writer, rows, plain, decisions, judgements, joined=joined, model=model.version,
+    _write(writer, rows, plain, decisions, clustering, model=model.version,
            in_bulk=loaded is not None, source_rank=source_rank, report=report,
            progress=progress)  # fmt: skip
     clock.lap("write")
@@ -248,34 +250,26 @@ def _write(
     rows: Sequence[MatchingRow],
     plain: Sequence[RecordRow],
     decisions: Decisions,
-    judgements: Sequence[Judgement],
+    clustering: Clustering,
     *,
-    joined: Sequence[set[str]],
     model: str,
     in_bulk: bool,
     source_rank: Callable[[str], int],
     report: BatchReport,
     progress: Progress,
 ) -> None:
-    """Store the decisions and the profiles they make (`joined`: the records'
-    deterministic clusters; `in_bulk`: of records just loaded in bulk, in bulk
-    too where it can)."""
+    """Store the decisions and the profiles they make (`clustering`: the
+    records' deterministic clusters, which the links join; `in_bulk`: of
+    records just loaded in bulk, in bulk too where it can)."""
     now = utc_now()
-    partners: dict[str, list[str]] = {}
-    for pair in decisions.links:
-        partners.setdefault(rows[pair.left].key, []).append(rows[pair.right].key)
-    linked = [
-        replace(row, matched=tuple(partners[row.key])) if row.key in partners else row
-        for row in plain
-    ]
-    found = clusters(linked, judgements, joined=joined)
+    found = clustering.clusters((rows[p.left].key, rows[p.right].key) for p in decisions.links)
     links, review = _match_edges(rows, decisions)
     with _in_bulk(writer, in_bulk, model=model, now=now) as load:
         if load is None:  # every MATCHED and REVIEW edge replaced by these
             writer.replace_match_edges(links, review, model=model, now=now)
         else:
             load.match_edges(links, review)
-        _write_profiles(writer, found, rows=linked, source_rank=source_rank, now=now,
+        _write_profiles(writer, found, rows=plain, source_rank=source_rank, now=now,
                         report=report, progress=progress, in_bulk=load)  # fmt: skip
     writer.refresh_review()
     refresh_expertise(writer, writer.profiles_with_evidence())
@@ -319,7 +313,7 @@ class _Candidates:
         self.feats, self.train_model = feats, train_model
         self.group_of: Sequence[int] = ()
         self.forked: Forked | None = None
-        if len(feats) >= PAIRS_BESIDE_FROM and hasattr(os, "fork"):
+        if len(feats) >= BESIDE_FROM and hasattr(os, "fork"):
             self.handover = Handover(len(feats), np.int64)
             work = partial(_found_arrays, feats, self.handover.take, train_model=train_model)
             try:
@@ -431,7 +425,7 @@ def _different(judgements: Sequence[Judgement]) -> list[tuple[str, str]]:
 
 
 def _numbered(rows: Sequence[RecordRow], joined: Sequence[set[str]]) -> list[int]:
-    """Each record's deterministic cluster (`cluster_members`: shared
+    """Each record's deterministic cluster (`Clustering.members`: shared
     identifiers and the stewards' judgements), by number: where resolution
     starts."""
     index = {row.key: i for i, row in enumerate(rows)}
@@ -452,6 +446,36 @@ def _match_edges(
         [MatchEdge(rows[p.left].key, rows[p.right].key, p.weight, p.probability, reason)
          for p, reason in decisions.review],
     )  # fmt: skip
+
+
+def features_of(rows: Sequence[MatchingRow]) -> list[Features]:
+    """Each row's features (`record_features`). For a large set a forked copy
+    of this process makes the last part of them meanwhile and sends them
+    pickled: unpickling one costs this process less than half of making it
+    (making them took one core 23 s a million, while the other idled)."""
+    if len(rows) < BESIDE_FROM or not hasattr(os, "fork"):
+        return [record_features(row) for row in rows]
+    # The copy also pickles its part: this share has both sides end together.
+    here = int(len(rows) * _FEATURES_HERE)
+    try:
+        forked = Forked(partial(_pickled_features, rows, here))
+    except OSError as error:
+        log.warning("could not fork to make the features (%s): making them here", error)
+        return [record_features(row) for row in rows]
+    with forked:
+        made = [record_features(row) for row in rows[:here]]
+        try:
+            (pickled,) = forked.result()
+        except ForkedWorkError as error:
+            log.warning("%s; making the features here", error)
+            return made + [record_features(row) for row in rows[here:]]
+    theirs: list[Features] = pickle.loads(pickled.data)  # noqa: S301 - our own copy made it
+    return made + theirs
+
+
+def _pickled_features(rows: Sequence[MatchingRow], start: int) -> list[npt.NDArray[np.uint8]]:
+    made = [record_features(row) for row in rows[start:]]
+    return [np.frombuffer(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL), dtype=np.uint8)]
 
 
 def record_features(row: MatchingRow) -> Features:

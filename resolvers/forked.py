@@ -2,7 +2,8 @@
 batch resolution that leave the second core idle. The copy reads this
 process's memory as it was when forked (nothing is pickled to it: pickling a
 million records' features cost more than making them) and sends back numpy
-arrays only, as raw bytes.
+arrays only, as raw bytes (objects it made, pickled into one array, when
+unpickling them costs less than making them).
 
 The copy runs only the work it is given: no thread, socket, console or exit
 handler of this process is used in it, it ignores Ctrl-C (this process stops

@@ -366,6 +366,32 @@ def test_the_next_query_is_built_while_one_goes_in(monkeypatch: pytest.MonkeyPat
     assert nodes_in_graph == [1, 1]
 
 
+def test_adding_to_a_graph_sends_smaller_queries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new graph's load sends queries of up to `_MAX_QUERY_BYTES`; adding to
+    a graph, of up to `_ADDING_QUERY_BYTES` (the engine takes one in while the
+    next is built)."""
+    node = len(falkordb_bulk.value_bytes("a"))
+    monkeypatch.setattr(falkordb_bulk, "_MAX_QUERY_BYTES", 4 * node)
+    monkeypatch.setattr(falkordb_bulk, "_ADDING_QUERY_BYTES", 2 * node)
+    assert _queries_of_eight_nodes(adding=False) == 2
+    assert _queries_of_eight_nodes(adding=True) == 4
+
+
+def _queries_of_eight_nodes(*, adding: bool) -> int:
+    sent: list[list[Any]] = []
+
+    def in_graph() -> int:
+        return sum(args[1] if args[0] == "BEGIN" else args[0] for args in sent)
+
+    bulk = falkordb_bulk.BulkGraph(sent.append, node_count=in_graph, adding=adding)
+    bulk.label("N", ["key"])
+    for _ in range(8):
+        bulk.node("N", ["a"])
+        bulk.flush_if_full()
+    bulk.finish()
+    return len(sent)
+
+
 def test_an_abandoned_build_waits_for_the_query_going_in(monkeypatch: pytest.MonkeyPatch) -> None:
     """A failed load abandons its build before emptying the graph: a query
     still going in must land first (after, it would fill the emptied graph),

@@ -135,11 +135,11 @@ def test_a_forked_copy_finds_the_pairs_and_trains_the_same_model(
         return pid
 
     monkeypatch.setattr(os, "fork", counted_fork)
-    monkeypatch.setattr(batch, "PAIRS_BESIDE_FROM", 2)
+    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
     beside = resolve_all(
         falkor, thresholds=settings.thresholds, source_rank=settings.source_rank, retrain=True
     )
-    assert len(forks) == 1
+    assert len(forks) == 2  # the features' last part, then the pairs and the model
     assert beside.trained
     assert _fit(falkor) == trained_here  # another version of the same model
     assert in_process.candidate_pairs > 0
@@ -148,7 +148,7 @@ def test_a_forked_copy_finds_the_pairs_and_trains_the_same_model(
                      in_process.review)  # fmt: skip
     assert _profiles(falkor) == profiles
     with_the_model = _resolve(falkor, settings, force=True)  # found beside, nothing trained
-    assert len(forks) == 2
+    assert len(forks) == 4
     assert not with_the_model.trained
     assert (with_the_model.candidate_pairs, with_the_model.links) == found[::2]
     assert "block" in with_the_model.seconds
@@ -167,16 +167,46 @@ def test_without_a_fork_the_pairs_are_found_here(
         raise OSError(12, "Cannot allocate memory")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    monkeypatch.setattr(batch, "PAIRS_BESIDE_FROM", 2)
+    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
     again = _resolve(falkor, settings, force=True)
     assert "could not fork" in caplog.text
     assert (again.candidate_pairs, again.links) == (in_process.candidate_pairs, in_process.links)
 
 
+def test_a_forked_copy_makes_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
+    records, _ = population(people=10)
+    rows = [arriving_row(parse_record(r), {}) for r in records]
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted_fork() -> int:
+        forks.append(pid := fork())
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    beside = batch.features_of(rows)
+    assert len(forks) == 1
+    assert 0 < int(len(rows) * batch._FEATURES_HERE) < len(rows)  # both made some
+    assert beside == [record_features(row) for row in rows]
+
+
+def test_features_the_copy_did_not_send_are_made_here(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
+    records, _ = population(people=10)
+    rows = [arriving_row(parse_record(r), {}) for r in records]
+    monkeypatch.setattr(batch, "_pickled_features", lambda *_: os._exit(3))
+    assert batch.features_of(rows) == [record_features(row) for row in rows]
+    assert "exit status 3" in caplog.text
+    assert "making the features here" in caplog.text
+
+
 def test_a_resolution_stopped_before_the_copy_is_given_its_clusters_leaves_no_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(batch, "PAIRS_BESIDE_FROM", 2)
+    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
     records, _ = population(people=10)
     feats = [record_features(arriving_row(parse_record(r), {})) for r in records]
     with closing(batch._Candidates(feats, train_model=True)) as candidates:
@@ -419,6 +449,23 @@ def _failing_run() -> None:
     with without_cycle_collection():
         assert not gc.isenabled()
         raise RuntimeError("a batch failed")
+
+
+def test_what_is_alive_at_the_end_can_be_left_out_of_the_collector() -> None:
+    """A command that ends the process freezes what it kept, so that turning
+    the collector back on does not walk it all once more."""
+    kept: list[list[int]] = [[] for _ in range(1000)]
+    frozen = gc.get_freeze_count()
+    try:
+        with without_cycle_collection(freeze_after=True):
+            kept += [[] for _ in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(kept)
+    finally:
+        gc.unfreeze()
+    with without_cycle_collection():
+        pass
+    assert gc.get_freeze_count() == 0
 
 
 def test_the_cycle_collector_is_back_after_a_failed_run() -> None:

@@ -12,7 +12,13 @@ import numpy as np
 from ulid import ULID
 
 from graph.model import Judgement, Link, RecordRow
-from resolvers.deterministic import assign_ids, changed_links, cluster_members, clusters
+from resolvers.deterministic import (
+    Clustering,
+    assign_ids,
+    changed_links,
+    cluster_members,
+    clusters,
+)
 from resolvers.online import mint_profile_ids, ulid_texts
 
 
@@ -94,10 +100,11 @@ def test_ulids_are_written_as_the_library_writes_them() -> None:
     assert ulid_texts(raw) == [str(ULID(row.tobytes())) for row in raw]
 
 
-def test_clusters_started_from_the_deterministic_ones_are_the_same() -> None:
-    """The batch executor hands `clusters` the deterministic clusters it
-    computed already: only the probabilistic links are joined then, with the
-    same result (judgements, leases and a link a judgement refuses included)."""
+def test_clusters_joined_after_the_deterministic_ones_are_the_same() -> None:
+    """The batch executor starts from the deterministic clusters and joins its
+    probabilistic links to them afterwards (`Clustering`), with the result of
+    clustering records that carry the links (judgements, leases and a link a
+    judgement refuses included)."""
     judged = [
         Judgement("j1", "a", "c", "different", "steward", "2026-01-01T00:00:00Z"),
         Judgement("j2", "d", "e", "same", "steward", "2026-01-01T00:00:00Z"),
@@ -108,10 +115,13 @@ def test_clusters_started_from_the_deterministic_ones_are_the_same() -> None:
     ]  # fmt: skip
     matched = {"c": ("b",), "h": ("d",), "i": ("h",)}  # c-b refused: a and c judged apart
     linked = [replace(r, matched=matched.get(r.key, ())) for r in plain]
-    joined = [members for members in cluster_members(plain, judged) if len(members) > 1]
-    found = clusters(linked, judged, joined=joined)
-    assert [(c.records, c.links) for c in found] == [
-        (c.records, c.links) for c in clusters(linked, judged)
+    clustering = Clustering(plain, judged)
+    assert sorted(map(sorted, clustering.members())) == sorted(
+        map(sorted, cluster_members(plain, judged))
+    )
+    found = clustering.clusters((key, other) for key, others in matched.items() for other in others)
+    assert [([r.key for r in c.records], c.links) for c in found] == [
+        ([r.key for r in c.records], c.links) for c in clusters(linked, judged)
     ]
     assert sorted(sorted(r.key for r in c.records) for c in found) == [
         ["a", "b"], ["c"], ["d", "e", "h", "i"], ["f", "g"],
