@@ -151,7 +151,7 @@ def without_cycle_collection(*, freeze_after: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
-        if freeze_after:
+        if freeze_after and enabled:  # off before: it stays off, nothing to spare it
             gc.freeze()
         if enabled:
             gc.enable()
@@ -453,7 +453,7 @@ def features_of(rows: Sequence[MatchingRow]) -> list[Features]:
     of this process makes the last part of them meanwhile and sends them
     pickled: unpickling one costs this process about a quarter of making it.
     Making them took one core 25 to 28 s a million, while the other idled;
-    this way, 21 to 22 s (`Features.__reduce__`)."""
+    this way, 21 to 22 s (`Features` pickle by their fields)."""
     if len(rows) < BESIDE_FROM or not hasattr(os, "fork"):
         return [record_features(row) for row in rows]
     # The copy also pickles its part: this share has both sides end together.

@@ -80,9 +80,12 @@ class Clustering:
 
     def clusters(self, links: Iterable[tuple[str, str]] = ()) -> list[Cluster]:
         """The clusters, with these probabilistic links between records joined
-        too (as if the records carried them); once: it joins the groups."""
+        too (as if the records carried them; a link to another record is left
+        out); once: it joins the groups, which `members` then shows."""
         added: dict[str, set[str]] = defaultdict(set)
         for a, b in links:
+            if a not in self._by_key or b not in self._by_key:
+                continue
             added[a].add(b)
             added[b].add(a)
         for key, others in added.items():

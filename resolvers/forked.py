@@ -15,6 +15,7 @@ the two processes' peak RSS rose from about 4,980 to 5,200 MiB).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import mmap
@@ -23,7 +24,8 @@ import pickle
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
@@ -87,14 +89,18 @@ class Forked:
         self, work: Callable[[], Sequence[Array]], handover: Handover | None = None
     ) -> None:
         read, write = os.pipe()
+        # Ctrl-C held back over the fork: the copy ignores it before taking it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self._pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(read)
             os.close(write)
             raise
         if self._pid == 0:
-            _run_child(work, read, write, handover)
+            _run_child(work, read, write, handover, mask)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(write)
         if handover is not None:
             handover._forked(in_copy=False)
@@ -149,7 +155,11 @@ def _exit_status(status: int) -> str:
 
 
 def _run_child(
-    work: Callable[[], Sequence[Array]], read: int, write: int, handover: Handover | None
+    work: Callable[[], Sequence[Array]],
+    read: int,
+    write: int,
+    handover: Handover | None,
+    mask: Iterable[int],
 ) -> NoReturn:
     """The copy: whatever happens, it never returns into the code that forked
     it (that code's cleanup would use the parent's graph connection)."""
@@ -157,6 +167,11 @@ def _run_child(
     try:
         # Ctrl-C reaches the whole process group: the parent stops the copy.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        # Out of memory, the kernel stops the copy first: the parent then
+        # does the work itself (it would rather pick the larger parent).
+        with contextlib.suppress(OSError):
+            Path("/proc/self/oom_score_adj").write_text("1000")
         # Nothing of the parent's console (a progress bar's thread may have
         # held its lock at the fork) or logging.
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__

@@ -169,11 +169,14 @@ def test_without_a_fork_the_pairs_are_found_here(
     monkeypatch.setattr(os, "fork", no_fork)
     monkeypatch.setattr(batch, "BESIDE_FROM", 2)
     again = _resolve(falkor, settings, force=True)
-    assert "could not fork" in caplog.text
+    assert "could not fork to make the features" in caplog.text
+    assert "could not fork to find the candidate pairs" in caplog.text
     assert (again.candidate_pairs, again.links) == (in_process.candidate_pairs, in_process.links)
 
 
-def test_a_forked_copy_makes_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_forked_copy_makes_the_same_features(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(batch, "BESIDE_FROM", 2)
     records, _ = population(people=10)
     rows = [arriving_row(parse_record(r), {}) for r in records]
@@ -189,6 +192,7 @@ def test_a_forked_copy_makes_the_same_features(monkeypatch: pytest.MonkeyPatch) 
     assert len(forks) == 1
     assert 0 < int(len(rows) * batch._FEATURES_HERE) < len(rows)  # both made some
     assert beside == [record_features(row) for row in rows]
+    assert "making the features here" not in caplog.text  # the copy made its part
 
 
 def test_features_the_copy_did_not_send_are_made_here(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,23 @@ def test_the_copy_sends_back_its_arrays() -> None:
     assert np.array_equal(doubled, data * 2)
     assert (table.shape, table.dtype) == ((3, 4), np.dtype(np.float32))
     assert (empty.shape, empty.dtype) == ((0,), np.dtype(np.int64))
+
+
+def test_the_copy_goes_first_out_of_memory_and_ignores_ctrl_c() -> None:
+    """The kernel stops the copy before its parent; Ctrl-C, held back over
+    the fork, is ignored in the copy and taken again in the parent."""
+
+    def work() -> list[np.ndarray]:
+        adj = int(Path("/proc/self/oom_score_adj").read_text())
+        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        return [np.array([adj, ignored, blocked])]
+
+    with Forked(work) as forked:
+        [(adj, ignored, blocked)] = forked.result()
+    assert (adj, ignored, blocked) == (1000, True, False)
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN
 
 
 def test_an_error_in_the_copy_is_raised_with_its_traceback() -> None:
