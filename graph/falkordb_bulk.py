@@ -109,8 +109,9 @@ class BulkGraph:
         self._adding = adding
         self._sent_nodes = node_count() if adding else 0
         self._begun = adding
-        most = min(_MAX_QUERY_BYTES, _ADDING_QUERY_BYTES) if adding else _MAX_QUERY_BYTES
-        self._query_bytes = most
+        self._query_bytes = min(
+            _MAX_QUERY_BYTES, _ADDING_QUERY_BYTES if adding else _MAX_QUERY_BYTES
+        )
         self._in_flight: _Sending | None = None  # the query the engine is taking in
 
     def label(self, name: str, props: Sequence[str]) -> None:

@@ -19,6 +19,7 @@ from directory.demo_data import generate_large_with_truth
 from directory.ingest import MODELS
 from directory.settings import Settings
 from graph.embedded import open_embedded
+from graph.model import MatchingRow
 from graph.store import GraphWriter
 from resolvers import batch
 from resolvers.batch import BatchReport, record_features, resolve_all, without_cycle_collection
@@ -125,16 +126,7 @@ def test_a_forked_copy_finds_the_pairs_and_trains_the_same_model(
     load(falkor, population(people=60)[0], settings)
     in_process = _resolve(falkor, settings)
     trained_here, profiles = _fit(falkor), _profiles(falkor)
-    forks: list[int] = []
-    fork = os.fork
-
-    def counted_fork() -> int:
-        pid = fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counted_fork)
+    forks = _counted_forks(monkeypatch)
     monkeypatch.setattr(batch, "BESIDE_FROM", 2)
     beside = resolve_all(
         falkor, thresholds=settings.thresholds, source_rank=settings.source_rank, retrain=True
@@ -174,20 +166,33 @@ def test_without_a_fork_the_pairs_are_found_here(
     assert (again.candidate_pairs, again.links) == (in_process.candidate_pairs, in_process.links)
 
 
-def test_a_forked_copy_makes_the_same_features(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
-    records, _ = population(people=10)
-    rows = [arriving_row(parse_record(r), {}) for r in records]
+def _counted_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the copies `os.fork` makes from now on (in this process)."""
     forks: list[int] = []
     fork = os.fork
 
     def counted_fork() -> int:
-        forks.append(pid := fork())
+        pid = fork()
+        if pid:
+            forks.append(pid)
         return pid
 
     monkeypatch.setattr(os, "fork", counted_fork)
+    return forks
+
+
+def _rows_forked_for(monkeypatch: pytest.MonkeyPatch) -> list[MatchingRow]:
+    """A small population's rows, with forking from two records on."""
+    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
+    records, _ = population(people=10)
+    return [arriving_row(parse_record(r), {}) for r in records]
+
+
+def test_a_forked_copy_makes_the_same_features(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = _rows_forked_for(monkeypatch)
+    forks = _counted_forks(monkeypatch)
     beside = batch.features_of(rows)
     assert len(forks) == 1
     assert 0 < int(len(rows) * batch._FEATURES_HERE) < len(rows)  # both made some
@@ -198,9 +203,7 @@ def test_a_forked_copy_makes_the_same_features(
 def test_features_the_copy_did_not_send_are_made_here(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
-    records, _ = population(people=10)
-    rows = [arriving_row(parse_record(r), {}) for r in records]
+    rows = _rows_forked_for(monkeypatch)
     monkeypatch.setattr(batch, "_pickled_features", lambda *_: os._exit(3))
     assert batch.features_of(rows) == [record_features(row) for row in rows]
     assert "exit status 3" in caplog.text
@@ -210,9 +213,7 @@ def test_features_the_copy_did_not_send_are_made_here(
 def test_a_resolution_stopped_before_the_copy_is_given_its_clusters_leaves_no_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
-    records, _ = population(people=10)
-    feats = [record_features(arriving_row(parse_record(r), {})) for r in records]
+    feats = [record_features(row) for row in _rows_forked_for(monkeypatch)]
     with closing(batch._Candidates(feats, train_model=True)) as candidates:
         assert candidates.forked is not None
         pid = candidates.forked._pid
