@@ -10,7 +10,9 @@ rules; the graph has no match model yet, so no online linking), `directory
 export assignments` (the deterministic figures), `directory resolve` (trains
 the model, links in batch), export again; scored against the truth: pairwise
 precision / recall / F1, B-cubed precision / recall, false merges (profiles
-holding records of two or more people). Data sets:
+holding records of two or more people); for our cross-channel population also
+the reachable recall (`quality.reachable_recall`: what a resolver could reach
+without linking a record on an IP address alone). Data sets:
 
 - Febrl4 and Febrl3 (bench/febrl.py) and, with the peers, splink_febrl.py and
   rl_febrl.py from the shared reference bench;
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _common import CLI, cli_env, ensure_empty_dir, print_json, run_cli, write_records
-from quality import bcubed, pairwise
+from quality import bcubed, pairwise, reachable_recall
 from reference import PEERS, Run, reference_python, row, run_script
 
 BENCH = Path(__file__).resolve().parent
@@ -52,6 +54,7 @@ class DataSet:
     records: Path
     truth: Path
     peers: tuple[Run, ...] = ()
+    reachable_recall: float | None = None  # see quality.reachable_recall
 
 
 def main() -> None:
@@ -120,7 +123,11 @@ def datasets(work: Path, args: argparse.Namespace, python: str) -> list[DataSet]
         print(f"generating the cross-channel population ({args.cross_channel}) ...", flush=True)
         write_records(out / "records.jsonl", args.cross_channel, isp_leases=args.isp_leases)
         label = f"cross-channel {args.cross_channel}" + (" + leases" if args.isp_leases else "")
-        found.append(DataSet(label, out / "records.jsonl", out / "truth.json"))
+        records, truth = out / "records.jsonl", out / "truth.json"
+        reachable = reachable_recall(
+            map(json.loads, records.read_text().splitlines()), json.loads(truth.read_text())
+        )
+        found.append(DataSet(label, records, truth, reachable_recall=round(reachable, 5)))
     if args.synthetic:
         found.append(synthetic(work, args.synthetic, python))
     return found
@@ -158,7 +165,7 @@ def ours(work: Path, data: DataSet, settings: dict[str, str]) -> dict[str, objec
         "ingest_s": round(ingest_s, 1), "resolve_s": round(resolve_s, 1),
         "seconds": round(ingest_s + resolve_s, 1), "peak_mib_resolve": round(peak_mib),
         "resolve_summary": _summary(stderr),
-        **_without_leases(final, truth),
+        **_without_leases(final, truth), **_reachable(data),
     }  # fmt: skip
 
 
@@ -175,6 +182,7 @@ def ours_bulk(work: Path, data: DataSet, settings: dict[str, str]) -> dict[str, 
         **pairwise(final, truth), **bcubed(final, truth),
         "seconds": round(seconds, 1), "peak_mib_resolve": round(peak_mib),
         "resolve_summary": _summary(stderr), **_without_leases(final, truth),
+        **_reachable(data),
     }  # fmt: skip
 
 
@@ -201,6 +209,12 @@ def _without_leases(final: dict[str, str], truth: dict[str, str]) -> dict[str, o
         return {}
     scores = {**pairwise(final, others), **bcubed(final, others)}
     return {"without_lease_records": scores}
+
+
+def _reachable(data: DataSet) -> dict[str, object]:
+    if data.reachable_recall is None:
+        return {}
+    return {"reachable_recall": data.reachable_recall}
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -236,10 +250,11 @@ def peers(work: Path, data: DataSet, python: str, names: list[str]) -> list[dict
 
 
 def print_rows(rows: list[dict[str, object]]) -> None:
-    header = ["data", "peer", "method", "P", "R", "F1", "B3 P", "B3 R", "false merges",
-              "seconds"]  # fmt: skip
-    keys = ["data", "peer", "method", "pairwise_precision", "pairwise_recall", "pairwise_f1",
-            "bcubed_precision", "bcubed_recall", "false_merges", "seconds"]  # fmt: skip
+    header = ["data", "peer", "method", "P", "R", "R reachable", "F1", "B3 P", "B3 R",
+              "false merges", "seconds"]  # fmt: skip
+    keys = ["data", "peer", "method", "pairwise_precision", "pairwise_recall",
+            "reachable_recall", "pairwise_f1", "bcubed_precision", "bcubed_recall",
+            "false_merges", "seconds"]  # fmt: skip
     aliases = {"pairwise_precision": "precision", "pairwise_recall": "recall", "pairwise_f1": "f1"}
     table = [header]
     for r in rows:
