@@ -80,14 +80,15 @@ class _Blob:
         self.nodes: list[Node] = []
         self.parts: list[bytes] = []  # a node's properties; an edge's (ends packed at the end)
         self.ends: list[tuple[Node, Node]] = []
+        self.packed: list[bytes] = []  # edges with their ends' ids packed already
 
     def take(self) -> bytes:
         if self.ends:
             assert all(a.id >= 0 and b.id >= 0 for a, b in self.ends), "an edge to an unknown id"
             pairs = zip(self.ends, self.parts, strict=True)
             self.parts = [_ENDS.pack(start.id, end.id) + part for (start, end), part in pairs]
-        blob = self.header + b"".join(self.parts)
-        self.nodes, self.parts, self.ends = [], [], []
+        blob = self.header + b"".join(self.parts) + b"".join(self.packed)
+        self.nodes, self.parts, self.ends, self.packed = [], [], [], []
         return blob
 
 
@@ -138,6 +139,16 @@ class BulkGraph:
         entity = b"".join(map(value_bytes, values))  # first: it may raise
         blob.ends.append((start, end))
         self._add(blob, entity)
+        self._edges += 1
+
+    def edge_between(self, edge_type: str, start: int, end: int, properties: bytes) -> None:
+        """Add an edge between two nodes of the graph by their ids, with its
+        properties encoded already (`value_bytes` of each, in the declared
+        order): the way for the many edges of a resolution, whose constant
+        values are encoded once (a million edges took 7 s through `edge`)."""
+        entity = _ENDS.pack(start, end) + properties
+        self._types[edge_type].packed.append(entity)
+        self._bytes += len(entity)
         self._edges += 1
 
     def flush_if_full(self) -> None:

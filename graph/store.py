@@ -15,7 +15,7 @@ from typing import Any
 from graph.backend import Reads, Row, Statement, T
 from graph.errors import GraphError
 from graph.expertise import ExpertiseStore
-from graph.falkordb_bulk import BulkGraph, Node
+from graph.falkordb_bulk import BulkGraph, Node, value_bytes
 from graph.judgements import JudgementStore
 from graph.model import (
     LINKING_STRENGTHS,
@@ -172,15 +172,19 @@ class ResolutionLoad:
         match = ["weight", "probability", "reason", "model", "at"]
         edges.edge_type("MATCHED", match)
         edges.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
+        now = value_bytes(self.now)
+        rules: dict[str, bytes] = {}  # a few rules, a million links
         for link in self._links:
-            ends = Node(records[link.record]), Node(profiles[link.profile_id])
-            edges.edge("IN", *ends, [link.rule, link.via, link.via_record, self.now])
+            rule = rules.get(link.rule) or rules.setdefault(link.rule, value_bytes(link.rule))
+            properties = rule + value_bytes(link.via) + value_bytes(link.via_record) + now
+            edges.edge_between("IN", records[link.record], profiles[link.profile_id], properties)
             edges.flush_if_full()
+        model_now = value_bytes(self.model) + now
         for label, e in self._matches:
-            values = [e.weight, e.probability, e.reason, self.model, self.now]
-            priority = [e.probability] if label == "REVIEW" else []
-            ends = Node(records[e.left]), Node(records[e.right])
-            edges.edge(label, *ends, [*values, *priority])
+            properties = b"".join(map(value_bytes, (e.weight, e.probability, e.reason))) + model_now
+            if label == "REVIEW":
+                properties += value_bytes(e.probability)  # its priority
+            edges.edge_between(label, records[e.left], records[e.right], properties)
             edges.flush_if_full()
         edges.finish()
 
