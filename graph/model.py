@@ -3,14 +3,47 @@ engine's result objects leak above `graph/`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, TypeVar, cast
 
 # Identifier strengths whose values link records on their own (resolvers.model.Strength).
 LINKING_STRENGTHS = ["strong", "medium"]
+T = TypeVar("T")
+_FROM_FACTORY = object()  # an argument left to its field's default factory
 
 
-@dataclass(frozen=True)
+def quick_init(cls: type[T]) -> type[T]:
+    """Give a frozen slotted dataclass an `__init__` that sets each slot
+    through its descriptor, taken once: dataclasses' own looks
+    `object.__setattr__` up for each field (1.6 µs for ten fields, against
+    0.8 µs), and a million records make several such objects each. The same
+    arguments, defaults and default factories; no `__post_init__`."""
+    assert "__slots__" in vars(cls), f"{cls.__name__}: not slotted"
+    assert not hasattr(cls, "__post_init__"), f"{cls.__name__}: has __post_init__"
+    namespace: dict[str, Any] = {"_FROM_FACTORY": _FROM_FACTORY}
+    params, body = [], []
+    for f in fields(cast(Any, cls)):  # a dataclass, as asserted by fields()
+        namespace[f"_set_{f.name}"] = vars(cls)[f.name].__set__
+        if f.default is not MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        elif f.default_factory is not MISSING:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_FROM_FACTORY")
+            body.append(f"    if {f.name} is _FROM_FACTORY: {f.name} = _factory_{f.name}()")
+        else:
+            params.append(f.name)
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
+    exec(source, namespace)  # noqa: S102 - made here from the fields' names
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
 class RecordRow:
     """A record as stored, with the keys of its identifiers that may link it."""
 
@@ -150,7 +183,8 @@ class StoredProfile:
     overrides: dict[str, str] = field(default_factory=dict)  # a steward's chosen values
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class MatchingRow:
     """A record as the match model and the batch resolver read it."""
 

@@ -12,6 +12,8 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from graph.model import quick_init
+
 T = TypeVar("T")
 
 
@@ -41,6 +43,7 @@ class Strength(StrEnum):
 
 
 @pickled_by_fields
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """One normalised identifier value, e.g. ``email`` / ``carlos.f@gmail.com``."""
@@ -56,6 +59,7 @@ class Identifier:
 
 
 @pickled_by_fields
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Record:
     """One source record, validated and normalised."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from graph.model import quick_init
 from resolvers.identifiers import (
     KNOWN_TYPES,
     IdentifierError,
@@ -330,6 +331,7 @@ def _identifier_json(identifier: Identifier) -> dict[str, str]:
 
 
 @pickled_by_fields
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ParsedLine:
     """The outcome for one input record: a Record, or the error to report for it.
