@@ -5,6 +5,7 @@ edges between records), the review queue (REVIEW edges) and the audit trail
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -30,6 +31,13 @@ _PRIORITY = (
     "coalesce(pb.record_count, 1))) / log(2.0))"
 )
 
+
+def review_priority(probability: float, left_count: int, right_count: int) -> float:
+    """`_PRIORITY` of a review candidate whose records' profiles hold these
+    many records: the probability, weighed up by how much the merge would join."""
+    return probability * (1.0 + math.log(float(left_count + right_count)) / math.log(2.0))
+
+
 # A review candidate's status from the judgement in force (an undo retracts it: pending again).
 _STATUS = "CASE WHEN {decision} = 'retracted' THEN null ELSE {decision} END"
 
@@ -48,6 +56,11 @@ class JudgementStore(GraphReader):
     def _review_changed(self) -> Statement:
         """Marks that the review queue changed (its readers rebuild what they keep)."""
         return self._set_setting(REVIEW_CHANGED, uuid.uuid4().hex)
+
+    def review_changed(self) -> None:
+        """Mark that the review queue changed, its candidates' priorities set
+        already (`refresh_review` sets them)."""
+        self.backend.write_later(self._review_changed())
 
     def any_judgements(self) -> bool:
         """Whether anybody ever judged two records (one setting read)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from graph.backend import Reads, Row, Statement, T
 from graph.errors import GraphError
 from graph.expertise import ExpertiseStore
 from graph.falkordb_bulk import BulkGraph, Node, value_bytes
-from graph.judgements import JudgementStore
+from graph.judgements import JudgementStore, review_priority
 from graph.model import (
     LINKING_STRENGTHS,
     BatchStart,
@@ -149,6 +149,7 @@ class ResolutionLoad:
                                "updated_at"])  # fmt: skip
         self._links: list[Link] = []
         self._matches: list[tuple[str, MatchEdge]] = []
+        self._records_in: dict[str, int] = {}  # profile id -> its record count
         self._edges: BulkGraph | None = None
 
     def match_edges(self, links: Sequence[MatchEdge], review: Sequence[MatchEdge]) -> None:
@@ -160,6 +161,7 @@ class ResolutionLoad:
         for s in summaries:
             self._bulk.node("Profile", [s.id, s.kind, s.display_name, s.record_count, *stamps])
             self._bulk.flush_if_full()
+            self._records_in[s.id] = s.record_count
         self._links += links
 
     def finish(self) -> None:
@@ -180,13 +182,26 @@ class ResolutionLoad:
             edges.edge_between("IN", records[link.record], profiles[link.profile_id], properties)
             edges.flush_if_full()
         model_now = value_bytes(self.model) + now
+        size = self._profile_sizes()
         for label, e in self._matches:
             properties = b"".join(map(value_bytes, (e.weight, e.probability, e.reason))) + model_now
-            if label == "REVIEW":
-                properties += value_bytes(e.probability)  # its priority
+            if label == "REVIEW":  # its priority, as `refresh_review` sets it
+                properties += value_bytes(
+                    review_priority(e.probability, size(e.left), size(e.right))
+                )
             edges.edge_between(label, records[e.left], records[e.right], properties)
             edges.flush_if_full()
         edges.finish()
+
+    def _profile_sizes(self) -> Callable[[str], int]:
+        """The record count of a review candidate's record's profile, by the record's key."""
+        reviewed = {
+            key for label, e in self._matches if label == "REVIEW" for key in (e.left, e.right)
+        }
+        profile_of = {
+            link.record: link.profile_id for link in self._links if link.record in reviewed
+        }
+        return lambda key: self._records_in.get(profile_of.get(key, ""), 1)
 
     def abandon(self) -> None:
         """Wait for what is going in (the resolution failed: no query of it

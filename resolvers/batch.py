@@ -271,7 +271,10 @@ def _write(
             load.match_edges(links, review)
         _write_profiles(writer, found, rows=plain, source_rank=source_rank, now=now,
                         report=report, progress=progress, in_bulk=load)  # fmt: skip
-    writer.refresh_review()
+    if load is None:
+        writer.refresh_review()
+    else:  # priorities set in bulk; a graph built in bulk holds no judgements (2 s a million)
+        writer.review_changed()
     refresh_expertise(writer, writer.profiles_with_evidence())
     writer.backend.flush()  # timed with the phase that wrote it
 
