@@ -58,7 +58,8 @@ def reachable_recall(records: Iterable[Mapping[str, Any]], truth: Mapping[str, s
     only through a device id that one of the person's other records carries;
     anonymous records sharing a device id only with each other stay a group of
     their own. Elsewhere an IP is weak evidence only (a carrier NAT address, a
-    one-off IPv6 address, a household's line)."""
+    one-off IPv6 address, a household's line). An upper bound: a leased
+    address counts whatever the time, and whoever holds the line."""
     keyed = {f"{r['source']}/{r['source_id']}": r for r in records}
     keyed = {key: r for key, r in keyed.items() if key in truth}
     leased = {

@@ -3,6 +3,7 @@ engine's result objects leak above `graph/`."""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, TypeVar, cast
 
@@ -35,11 +36,23 @@ def quick_init(cls: type[T]) -> type[T]:
             params.append(f.name)
         body.append(f"    _set_{f.name}(self, {f.name})")
     source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
+    namespace["__name__"] = cls.__module__
     exec(source, namespace)  # noqa: S102 - made here from the fields' names
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
+    # The same parameters as dataclasses' own: not for init=False,
+    # keyword-only or InitVar fields, which it would get wrong.
+    assert _parameters(init) == _parameters(cls.__init__), f"{cls.__name__}: other fields"
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def _parameters(function: Any) -> list[tuple[str, Any, bool]]:
+    """Each parameter's name, kind and whether it has a default."""
+    return [
+        (p.name, p.kind, p.default is not p.empty)
+        for p in inspect.signature(function).parameters.values()
+    ]
 
 
 @quick_init

@@ -271,9 +271,11 @@ def _write(
             load.match_edges(links, review)
         _write_profiles(writer, found, rows=plain, source_rank=source_rank, now=now,
                         report=report, progress=progress, in_bulk=load)  # fmt: skip
-    if load is None:
+    # Written in bulk: the priorities are set, and a graph built in bulk holds
+    # no judgements to mark (the refresh took 2 s a million).
+    if load is None or writer.any_judgements():
         writer.refresh_review()
-    else:  # priorities set in bulk; a graph built in bulk holds no judgements (2 s a million)
+    else:
         writer.review_changed()
     refresh_expertise(writer, writer.profiles_with_evidence())
     writer.backend.flush()  # timed with the phase that wrote it

@@ -61,3 +61,13 @@ def test_it_stays_frozen_hashable_replaceable_and_picklable() -> None:
         _Quick()
     with pytest.raises(TypeError):
         _Quick("a", nope=1)
+
+
+def test_fields_it_would_get_wrong_are_refused() -> None:
+    specs: list[list[tuple[str, Any] | tuple[str, Any, Any]]] = [
+        [("key", str), ("hidden", int, field(default=0, init=False))],
+        [("key", str), ("named", int, field(default=0, kw_only=True))],
+    ]
+    for spec in specs:
+        with pytest.raises(AssertionError, match="other fields"):
+            quick_init(make_dataclass("_Odd", spec, frozen=True, slots=True))
