@@ -60,8 +60,7 @@ def reachable_recall(records: Iterable[Mapping[str, Any]], truth: Mapping[str, s
     their own. Elsewhere an IP is weak evidence only (a carrier NAT address, a
     one-off IPv6 address, a household's line). An upper bound: a leased
     address counts whatever the time, and whoever holds the line."""
-    keyed = {f"{r['source']}/{r['source_id']}": r for r in records}
-    keyed = {key: r for key, r in keyed.items() if key in truth}
+    keyed = {key: r for r in records if (key := f"{r['source']}/{r['source_id']}") in truth}
     leased = {
         i["value"]
         for r in keyed.values()

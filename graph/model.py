@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import MISSING, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 # Identifier strengths whose values link records on their own (resolvers.model.Strength).
@@ -44,6 +45,23 @@ def quick_init(cls: type[T]) -> type[T]:
     # keyword-only or InitVar fields, which it would get wrong.
     assert _parameters(init) == _parameters(cls.__init__), f"{cls.__name__}: other fields"
     cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+def pickled_by_fields(cls: type[T]) -> type[T]:
+    """Pickle a frozen slotted dataclass as a call with its fields' values. Its
+    own pickling sets each field through `object.__setattr__` on the way back:
+    records handed over by the parsing process of a bulk load took about
+    twice as long to pickle and a third longer to unpickle."""
+    names = cls.__slots__  # type: ignore[attr-defined]
+    assert len(names) > 1, "attrgetter gives one field alone, not in a tuple"
+    values = attrgetter(*names)
+
+    def reduce(self: T) -> tuple[type[T], Any]:
+        assert type(self) is cls, "a subclass would come back as its parent"
+        return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
     return cls
 
 

@@ -11,9 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from graph.model import quick_init
+from graph.model import pickled_by_fields, quick_init
 from resolvers.identifiers import SOCIAL_NETWORKS
-from resolvers.model import pickled_by_fields
 from resolvers.names import fold, words
 
 _DIGITS = re.compile(r"\d+")

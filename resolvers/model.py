@@ -9,29 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from operator import attrgetter
-from typing import Any, TypeVar
 
-from graph.model import quick_init
-
-T = TypeVar("T")
-
-
-def pickled_by_fields(cls: type[T]) -> type[T]:
-    """Pickle a frozen slotted dataclass as a call with its fields' values. Its
-    own pickling sets each field through `object.__setattr__` on the way back:
-    records handed over by the parsing process of a bulk load took about
-    twice as long to pickle and a third longer to unpickle."""
-    names = cls.__slots__  # type: ignore[attr-defined]
-    assert len(names) > 1, "attrgetter gives one field alone, not in a tuple"
-    values = attrgetter(*names)
-
-    def reduce(self: T) -> tuple[type[T], Any]:
-        assert type(self) is cls, "a subclass would come back as its parent"
-        return cls, values(self)
-
-    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
-    return cls
+from graph.model import pickled_by_fields, quick_init
 
 
 class Strength(StrEnum):

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from graph.model import quick_init
+from graph.model import pickled_by_fields, quick_init
 from resolvers.identifiers import (
     KNOWN_TYPES,
     IdentifierError,
     canonical_type,
     normalise,
 )
-from resolvers.model import Identifier, Record, pickled_by_fields, utc_text
+from resolvers.model import Identifier, Record, utc_text
 
 
 class RecordError(ValueError):
