@@ -58,6 +58,9 @@ _EDGE_CASES = [
     feat("Lucia Gomez-Ruiz", "27"),
     feat("Lucia van der Berg Smit", "28"),
     feat("Lucia van der Berg", "29"),
+    # Given names close only with Winkler's bonus for a shared start (0.85; 0.75 without).
+    feat("Marcos Vidal", "30"),
+    feat("Marcela Vidal", "31"),
 ]  # fmt: skip
 
 
@@ -104,10 +107,17 @@ def _both_ways(pairs: Pairs) -> Pairs:
 
 
 def _assert_bounds_hold(model: MatchModel, feats: list[Features], pairs: Pairs) -> None:
-    bounds = Bounds(model, feats).of(pairs.left, pairs.right)
-    for (i, j), bound in zip(pairs, bounds.tolist(), strict=True):
+    """Each pair's bound is at least its weight; each measured comparison's
+    ceiling (before any string is measured) at least its bound."""
+    bounds = Bounds(model, feats)
+    for (i, j), bound in zip(pairs, bounds.of(pairs.left, pairs.right).tolist(), strict=True):
         weight = model.weight(feats[i], feats[j])
         assert bound >= weight - 1e-9, (feats[i], feats[j], bound, weight)
+    parts = bounds._parts
+    for name, ceiling in bounds._ceilings(pairs.left, pairs.right).items():
+        measured = parts[name](pairs.left, pairs.right, bounds_module._MEASURE)
+        below = np.nonzero(ceiling < measured - 1e-9)[0]
+        assert not len(below), (name, pairs.at(below[:3].tolist()))
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -203,12 +213,9 @@ def _ignore(phase: str, done: int, total: int) -> None:
     return None
 
 
-def test_edits_skipped_by_the_characters_counts_are_over_two() -> None:
-    """Pairs of values whose characters' counts already differ by three or
-    more are not measured: every pair still gets its edits, or 3 for over two
-    (values with typos, swaps, insertions, accents; lengths 1 to 11)."""
-    rng = random.Random(3)
-    alphabet = "0123456789abcXYZéüñ-"
+def _words_with_typos(rng: random.Random, alphabet: str) -> list[str]:
+    """600 random words (1 to 11 characters), then each of them again with up
+    to three typos (substitutions, insertions, deletions, swaps)."""
 
     def typo(text: str) -> str:
         chars = list(text)
@@ -226,19 +233,57 @@ def test_edits_skipped_by_the_characters_counts_are_over_two() -> None:
         return "".join(chars)
 
     words = ["".join(rng.choices(alphabet, k=rng.randrange(1, 12))) for _ in range(600)]
-    values = [*words, *(typo(rng.choice(words)) for _ in range(600))]
-    text = bounds_module._Text.of(values, {}, bags=True)
+    return [*words, *map(typo, words)]
+
+
+def _value_pairs(rng: random.Random, values: list[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """20,000 pairs of the values (half of them a word and its copy with typos),
+    and the positions of those where both values are present."""
     a = np.array(rng.choices(range(len(values)), k=20_000))
     b = np.array([rng.randrange(len(values)) if k % 2 else (a[k] + 600) % len(values)
                   for k in range(len(a))])  # fmt: skip
+    return a, b, [k for k in range(len(a)) if values[a[k]] and values[b[k]]]
+
+
+def test_edits_skipped_by_the_characters_counts_are_over_two() -> None:
+    """Pairs of values whose characters' counts already differ by three or
+    more are not measured: every pair still gets its edits, or 3 for over two
+    (values with typos, swaps, insertions, accents; lengths 1 to 11)."""
+    rng = random.Random(3)
+    values = _words_with_typos(rng, "0123456789abcXYZéüñ-")
+    text = bounds_module._Text.of(values, {}, bags=True)
+    a, b, both = _value_pairs(rng, values)
     found = bounds_module._MEASURE.osa(text, a, text, b)
-    both = [k for k in range(len(a)) if values[a[k]] and values[b[k]]]
     expected = [min(OSA.distance(values[a[k]], values[b[k]]), 3) for k in both]
     assert found[both].tolist() == expected
     assert {0, 1, 2, 3} <= set(expected)
     assert text.bag is not None
     skipped = bounds_module._bag_distance(text.bag[a[both]], text.bag[b[both]]) > 2
     assert 1_000 < skipped.sum() < len(both) - 1_000  # some measured, some not
+
+
+@pytest.mark.parametrize("alphabet", ["abcdefghijklmnopqrstuvwxyz ", "0123456789abcXYZéüñ-qr2 "])
+def test_similarities_left_unmeasured_are_below_the_least_one_asked_for(alphabet: str) -> None:
+    """A similarity's ceiling is never below it (ASCII letters, and digits
+    and accents sharing bits with letters). Asked for similarities from
+    `least` on, a pair gets its own from there, and below it a value under
+    `least` and no lower than its own; some pairs are not measured."""
+    rng = random.Random(5)
+    values = _words_with_typos(rng, alphabet)
+    text = bounds_module._Text.of(values, {}, letters=True)
+    a, b, both = _value_pairs(rng, values)
+    similarity = np.array([JaroWinkler.similarity(values[a[k]], values[b[k]]) for k in both])
+    ceiling = bounds_module._jaro_winkler_ceiling(text, a[both], text, b[both])
+    assert (ceiling >= similarity - 1e-12).all()
+    least = 0.8
+    found = bounds_module._MEASURE.jaro_winkler(text, a, text, b, least)[both]
+    high = similarity >= least
+    assert found[high].tolist() == similarity[high].tolist()
+    assert (found[~high] < least).all()
+    assert (found[~high] >= similarity[~high] - 1e-12).all()
+    unmeasured = (found[~high] != similarity[~high]).sum()
+    assert unmeasured > 1_000, unmeasured
+    assert high.sum() > 1_000, high.sum()
 
 
 def test_string_measures_are_computed_once_per_pair_of_values() -> None:
@@ -253,7 +298,7 @@ def test_string_measures_are_computed_once_per_pair_of_values() -> None:
         1.0 if names[i] == names[j] else JaroWinkler.similarity(names[i], names[j])
         for i, j in zip(a.tolist(), b.tolist(), strict=True)
     ]
-    assert measure.jaro_winkler(given, a, given, b).tolist() == expected
+    assert measure.jaro_winkler(given, a, given, b, 0.0).tolist() == expected
     edits = [OSA.distance(names[i], names[j]) for i, j in zip(a.tolist(), b.tolist(), strict=True)]
     assert measure.osa(given, a, given, b).tolist() == [min(e, 3) for e in edits]  # 3: over two
     assert max(edits) > 3
