@@ -403,7 +403,7 @@ def _scored(
     model = bounds.model
     progress("bound", 0, len(pairs))
     if bounds.on_workers(len(pairs)):
-        # While the workers bound the next chunks, this process compares the
+        # While the forked copies bound the next chunks, this process compares the
         # pairs in reach of those done (it only waited for them: 7 s of the
         # million's 60 s of scoring).
         scored, done = [], 0

@@ -22,9 +22,11 @@ import mmap
 import os
 import pickle
 import signal
+import struct
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -32,6 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[Any]
+
+log = logging.getLogger("resolvers.forked")
 
 
 class ForkedWorkError(RuntimeError):
@@ -146,6 +150,92 @@ class Forked:
         if not self._sent_all:  # still working, or dead (a zombie takes the signal too)
             os.kill(self._pid, signal.SIGKILL)
         _, self._status = os.waitpid(self._pid, 0)
+
+
+class ForkedChunks:
+    """`work(k)` for each chunk k (of the given sizes) in `copies` forked
+    copies of this process, each taking the next chunk as it finishes one
+    (`started()` first, once in each copy). Each writes its chunk's array into
+    memory all share: nothing is pickled either way, so the copies start at
+    once and hold no copy of what they read. `each()` gives the chunks'
+    arrays in order, as they are done. Chunks a copy could not do (it died,
+    or no copy could be forked) are done here, with their errors raised here.
+    Use it as a context manager: leaving it stops the copies."""
+
+    _NUMBER = struct.Struct("=i")
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        dtype: npt.DTypeLike,
+        work: Callable[[int], Array],
+        *,
+        copies: int,
+        started: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+        self._work = work
+        kind = np.dtype(dtype)
+        memory = mmap.mmap(-1, max(1, self._starts[-1] * kind.itemsize))  # anonymous, shared
+        self.array: Array = np.frombuffer(memory, dtype=kind, count=self._starts[-1])
+        # The chunks' numbers wait in a pipe, each read by whichever copy is free.
+        todo, queued = os.pipe()
+        with os.fdopen(queued, "wb") as out:  # closed before any fork: the copies see its end
+            out.write(b"".join(self._NUMBER.pack(k) for k in range(len(sizes))))
+        self._done, told = os.pipe()
+        self._copies: list[Forked] = []
+        try:
+            for _ in range(copies):
+                self._copies.append(Forked(partial(self._in_copy, todo, told, started)))
+        except OSError as error:  # out of memory or processes: the rest is done here
+            log.warning("could fork only %d of %d copies (%s)", len(self._copies), copies, error)
+        finally:
+            os.close(todo)
+            os.close(told)
+
+    def __enter__(self) -> ForkedChunks:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def each(self) -> Iterator[Array]:
+        done: set[int] = set()
+        for k in range(len(self._starts) - 1):
+            while k not in done and (told := self._told()) is not None:
+                done.add(told)
+            if k not in done:  # every copy has ended: this one does the rest
+                self._chunk(k)[:] = self._work(k)
+            yield self._chunk(k)
+        for copy in self._copies:
+            try:
+                copy.result()
+            except ForkedWorkError as error:
+                log.warning("%s; its chunks were done here", error)
+
+    def close(self) -> None:
+        for copy in self._copies:
+            copy.close()
+        if self._done >= 0:
+            os.close(self._done)
+            self._done = -1
+
+    def _chunk(self, k: int) -> Array:
+        return self.array[self._starts[k] : self._starts[k + 1]]
+
+    def _told(self) -> int | None:
+        """The next chunk a copy tells is done; None once every copy has ended."""
+        told = os.read(self._done, self._NUMBER.size)  # whole: a pipe's small writes are
+        return self._NUMBER.unpack(told)[0] if told else None
+
+    def _in_copy(self, todo: int, told: int, started: Callable[[], None]) -> list[Array]:
+        os.close(self._done)
+        started()
+        while taken := os.read(todo, self._NUMBER.size):
+            (k,) = self._NUMBER.unpack(taken)
+            self._chunk(k)[:] = self._work(k)
+            os.write(told, taken)
+        return []
 
 
 def _exit_status(status: int) -> str:

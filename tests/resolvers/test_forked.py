@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from resolvers.forked import Forked, ForkedWorkError, Handover
+from resolvers.forked import Forked, ForkedChunks, ForkedWorkError, Handover
 
 
 def test_the_copy_sends_back_its_arrays() -> None:
@@ -113,3 +114,63 @@ def test_a_copy_given_nothing_fails_rather_than_waits() -> None:
         handover.close()  # as when this process stops without giving
         with pytest.raises(ForkedWorkError, match="gave it nothing"):
             forked.result()
+
+
+def _chunk_work(parent: int, die_on: int | None = None) -> Callable[[int], np.ndarray]:
+    """A chunk's work: its number and the pid of the process that did it
+    (three chunk sizes); a copy (not this process) kills itself on `die_on`."""
+
+    def work(k: int) -> np.ndarray:
+        if k == die_on and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.01)  # long enough for both copies to take chunks
+        return np.array([[k, os.getpid()]] * (1 + k % 3), dtype=np.int64)
+
+    return work
+
+
+def test_chunks_are_done_by_the_copies_and_given_in_order() -> None:
+    parent = os.getpid()
+    sizes = [1 + k % 3 for k in range(40)]
+    started: list[int] = []
+    work = _chunk_work(parent)
+
+    def coded(k: int) -> np.ndarray:  # the chunk's number and its doer's pid in one
+        done = work(k)
+        coded: np.ndarray = done[:, 0] * 1_000_000 + done[:, 1]
+        return coded
+
+    with ForkedChunks(
+        sizes, np.int64, coded, copies=2, started=lambda: started.append(1)
+    ) as chunks:
+        given = [chunk.copy() for chunk in chunks.each()]
+    assert [len(chunk) for chunk in given] == sizes
+    assert [set((chunk // 1_000_000).tolist()) for chunk in given] == [{k} for k in range(40)]
+    doers = {int(pid) for chunk in given for pid in chunk % 1_000_000}
+    assert len(doers) == 2  # both copies took chunks
+    assert parent not in doers
+    assert started == []  # run in the copies only
+
+
+def test_a_chunk_whose_copy_died_is_done_here(caplog: pytest.LogCaptureFixture) -> None:
+    parent = os.getpid()
+    sizes = [1 + k % 3 for k in range(12)]
+    work = _chunk_work(parent, die_on=5)
+    with ForkedChunks(sizes, np.int64, lambda k: work(k)[:, 1], copies=2) as chunks:
+        doers = [set(chunk.tolist()) for chunk in chunks.each()]
+    assert doers[5] == {parent}
+    assert all(parent not in pids for k, pids in enumerate(doers) if k != 5)
+    assert "killed by signal 9" in caplog.text
+
+
+def test_an_error_in_a_chunk_is_raised_here() -> None:
+    def work(k: int) -> np.ndarray:
+        if k == 3:
+            raise ValueError("chunk 3 cannot be bounded")
+        return np.zeros(2, dtype=np.int64)
+
+    with ForkedChunks([2] * 6, np.int64, work, copies=2) as chunks:
+        given = chunks.each()
+        assert [len(next(given)) for _ in range(3)] == [2, 2, 2]
+        with pytest.raises(ValueError, match="chunk 3 cannot be bounded"):
+            next(given)
