@@ -407,12 +407,13 @@ def _scored(
         # pairs in reach of those done (it only waited for them: 7 s of the
         # million's 60 s of scoring).
         scored, done = [], 0
-        for part, reaching in bounds.each_reaching(pairs, weight_of(floor)):
-            kept = part.where(reaching)
-            scored += score_pairs(model, feats, kept, floor)
-            report.pairs_compared += len(kept)
-            done += len(part)
-            progress("bound", done, len(pairs))
+        with closing(bounds.each_reaching(pairs, weight_of(floor))) as each:
+            for part, reaching in each:
+                kept = part.where(reaching)
+                scored += score_pairs(model, feats, kept, floor)
+                report.pairs_compared += len(kept)
+                done += len(part)
+                progress("bound", done, len(pairs))
         progress("score", report.pairs_compared, report.pairs_compared)
         return scored
     reaching = bounds.reaching(

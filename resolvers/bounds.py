@@ -13,7 +13,8 @@ IPs), the bound takes its best level.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
@@ -190,21 +191,24 @@ class Bounds(Columns):
         hand over each string)."""
         keep = np.zeros(len(pairs), dtype=np.bool_)
         done = 0
-        for part, reached in self.each_reaching(pairs, floor):
-            keep[done : done + len(part)] = reached
-            done += len(part)
-            progress(done)
+        with closing(self.each_reaching(pairs, floor)) as each:
+            for part, reached in each:
+                keep[done : done + len(part)] = reached
+                done += len(part)
+                progress(done)
         return keep
 
-    def each_reaching(self, pairs: Pairs, floor: float) -> Iterator[tuple[Pairs, Bools]]:
+    def each_reaching(self, pairs: Pairs, floor: float) -> Generator[tuple[Pairs, Bools]]:
         """`reaching`, a chunk of the pairs (a million) at a time, in order:
-        each chunk and which of its pairs may reach `floor`."""
+        each chunk and which of its pairs may reach `floor`. Closing it stops
+        the copies bounding the next chunks."""
         chunks = [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
-        if self.on_workers(len(pairs)):
-            found = _on_workers(self, chunks, floor)
-        else:
-            found = (self._reaching(part.left, part.right, floor) for part in chunks)
-        return zip(chunks, found, strict=True)
+        if not self.on_workers(len(pairs)):
+            for part in chunks:
+                yield part, self._reaching(part.left, part.right, floor)
+            return
+        with closing(_on_workers(self, chunks, floor)) as found:
+            yield from zip(chunks, found, strict=True)
 
     @staticmethod
     def on_workers(pairs: int) -> bool:
@@ -456,7 +460,7 @@ _COLUMNS = ("given", "family", "family_last", "birth_date", "address", "street_n
 _threads = -1  # rapidfuzz's threads: every core, but one in each forked copy
 
 
-def _on_workers(bounds: Bounds, chunks: Sequence[Pairs], floor: float) -> Iterator[Bools]:
+def _on_workers(bounds: Bounds, chunks: Sequence[Pairs], floor: float) -> Generator[Bools]:
     """`_reaching` of each chunk, in order, in forked copies of this process:
     they read the bounds where they are (pickling them to worker processes
     took one core 8 s a million records, 450 MB to each)."""

@@ -16,6 +16,7 @@ the two processes' peak RSS rose from about 4,980 to 5,200 MiB).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import logging
 import mmap
@@ -178,20 +179,31 @@ class ForkedChunks:
         kind = np.dtype(dtype)
         memory = mmap.mmap(-1, max(1, self._starts[-1] * kind.itemsize))  # anonymous, shared
         self.array: Array = np.frombuffer(memory, dtype=kind, count=self._starts[-1])
-        # The chunks' numbers wait in a pipe, each read by whichever copy is free.
-        todo, queued = os.pipe()
-        with os.fdopen(queued, "wb") as out:  # closed before any fork: the copies see its end
-            out.write(b"".join(self._NUMBER.pack(k) for k in range(len(sizes))))
-        self._done, told = os.pipe()
         self._copies: list[Forked] = []
+        self._done, told = os.pipe()
+        todo, queued = os.pipe()
         try:
+            # The chunks' numbers wait in a pipe, each read by whichever copy
+            # is free; its end is closed before any fork, so the copies see it.
+            numbers = b"".join(self._NUMBER.pack(k) for k in range(len(sizes)))
+            if len(numbers) > fcntl.fcntl(queued, fcntl.F_GETPIPE_SZ):
+                log.warning("%d chunks are too many to share: doing them here", len(sizes))
+                copies = 0
+            else:
+                os.write(queued, numbers)
+            os.close(queued)
+            queued = -1
             for _ in range(copies):
                 self._copies.append(Forked(partial(self._in_copy, todo, told, started)))
         except OSError as error:  # out of memory or processes: the rest is done here
             log.warning("could fork only %d of %d copies (%s)", len(self._copies), copies, error)
+        except BaseException:
+            self.close()
+            raise
         finally:
-            os.close(todo)
-            os.close(told)
+            for fd in (todo, told, queued):
+                if fd >= 0:
+                    os.close(fd)
 
     def __enter__(self) -> ForkedChunks:
         return self

@@ -170,7 +170,9 @@ def test_bounds_of_columns_made_beforehand_are_the_same() -> None:
     assert len(np.unique(made_before)) > 10
 
 
-def test_bounding_on_every_core_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bounding_on_every_core_gives_the_same_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     records, _ = population(people=150)
     feats = [_features(r) for r in records]
     pairs = _all_pairs(len(feats))  # every pair, most of them far apart
@@ -185,6 +187,7 @@ def test_bounding_on_every_core_gives_the_same_answers(monkeypatch: pytest.Monke
     assert np.array_equal(here, everywhere)
     assert 0 < here.sum() < len(pairs) / 100
     assert done == [*range(5_000, len(pairs), 5_000), len(pairs)]
+    assert "resolvers.forked" not in caplog.text  # the copies did it, not this process
 
 
 def test_comparing_while_workers_bound_finds_the_same_pairs(

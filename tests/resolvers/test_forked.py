@@ -174,3 +174,13 @@ def test_an_error_in_a_chunk_is_raised_here() -> None:
         assert [len(next(given)) for _ in range(3)] == [2, 2, 2]
         with pytest.raises(ValueError, match="chunk 3 cannot be bounded"):
             next(given)
+
+
+def test_more_chunks_than_a_pipe_holds_are_done_here(caplog: pytest.LogCaptureFixture) -> None:
+    parent = os.getpid()
+    with ForkedChunks(
+        [1] * 20_000, np.int64, lambda k: np.array([os.getpid()]), copies=2
+    ) as chunks:
+        doers = {int(chunk[0]) for chunk in chunks.each()}
+    assert doers == {parent}
+    assert "20000 chunks are too many to share" in caplog.text
