@@ -153,7 +153,8 @@ class IdentifierUsage:
     people: int | None = None  # as stored: counted when it was last marked
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Link:
     """Why a record belongs to its profile."""
 
@@ -164,7 +165,8 @@ class Link:
     via_record: str | None = None
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ProfileSummary:
     """The derived fields stored on a profile node."""
 

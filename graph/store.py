@@ -722,7 +722,11 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         by_profile: dict[str, list[dict[str, Any]]] = {s.id: [] for s in summaries}
         for link in links:
             by_profile[link.profile_id].append(_link_props(link))
-        groups = [dict(vars(s), links=by_profile[s.id]) for s in summaries]
+        groups = [
+            {"id": s.id, "kind": s.kind, "display_name": s.display_name,
+             "record_count": s.record_count, "links": by_profile[s.id]}
+            for s in summaries
+        ]  # fmt: skip
         statements = [
             Statement(
                 "unlink_records",

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from graph.model import Judgement, Link, ProfileSummary, RecordRow
+from graph.model import Judgement, Link, ProfileSummary, RecordRow, quick_init
 from resolvers.names import may_be_same_person
 
 RULE_SEED = "seed"  # the first record of a profile: nothing else linked it
@@ -32,7 +32,8 @@ RULE_MATCHED = "probabilistic"  # a link the match model made (stored as MATCHED
 RULE_STEWARD = "steward"  # a person judged the two records the same
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """Records resolved as one person, each with the link that put it there."""
 
