@@ -12,6 +12,7 @@ IPs), the bound takes its best level.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
@@ -635,10 +636,7 @@ class _Ceilings(_Measure):
     """Measures no string: each similarity comes as its ceiling."""
 
     def jaro_winkler(self, x: _Text, a: Ints, y: _Text, b: Ints, least: float) -> Floats:
-        found = np.ones(len(a))
-        todo = np.nonzero(x.present[a] & y.present[b] & (x.code[a] != y.code[b]))[0]
-        found[todo] = _jaro_winkler_ceiling(x, a[todo], y, b[todo])
-        return found
+        return super().jaro_winkler(x, a, y, b, math.inf)  # every ceiling is below it
 
     def osa(self, x: _Text, a: Ints, y: _Text, b: Ints) -> Ints:
         raise NotImplementedError("edits have no ceiling here: see `_CEILED`")
