@@ -71,7 +71,11 @@ class Clustering:
     def __init__(self, records: Sequence[RecordRow], judgements: Iterable[Judgement] = ()) -> None:
         self._by_key = {record.key: record for record in records}
         self._same, apart = _judged(judgements, self._by_key)
-        self._ways = _Ways.of(records, self._by_key)
+        by_age = sorted(records, key=_age)
+        # Each record's place by age, which orders the records of a cluster and
+        # the clusters: sorting by it took a third of the time sorting by age did.
+        self._rank = {record.key: place for place, record in enumerate(by_age)}
+        self._ways = _Ways.of(by_age, self._by_key)
         self._groups = _Groups(self._by_key, apart)
         _join_deterministic(self._groups, self._ways, self._same)
         _join_partners(self._groups, self._ways.partners)
@@ -92,19 +96,21 @@ class Clustering:
         for key, others in added.items():
             self._ways.partners[key] |= others
         _join_partners(self._groups, added)
-        by_key, ways = self._by_key, self._ways
-        result = []
+        by_key, ways, rank = self._by_key, self._ways, self._rank
+        result, first = [], []  # the clusters, and the place of each one's oldest record
         for members in self._groups.components():
             if len(members) == 1:  # most: its own seed
                 (key,) = members
                 result.append(Cluster((by_key[key],), {key: (RULE_SEED, None, None)}))
+                first.append(rank[key])
                 continue
-            ordered = sorted((by_key[k] for k in members), key=_age)
+            ordered = [by_key[k] for k in sorted(members, key=rank.__getitem__)]
             seeds = [r.key for r in ordered if r.link and r.link.rule == RULE_SEED]
             root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
             tree = _spanning_tree(root, members, by_key=by_key, ways=ways, same=self._same)
             result.append(Cluster(tuple(ordered), tree))
-        return sorted(result, key=lambda cluster: _age(cluster.records[0]))
+            first.append(rank[ordered[0].key])
+        return [result[i] for i in sorted(range(len(result)), key=first.__getitem__)]
 
 
 def _join_partners(groups: _Groups, partners: Mapping[str, set[str]]) -> None:
@@ -140,9 +146,10 @@ class _Ways:
     partners: dict[str, set[str]]
 
     @staticmethod
-    def of(records: Sequence[RecordRow], by_key: dict[str, RecordRow]) -> _Ways:
+    def of(by_age: Sequence[RecordRow], by_key: dict[str, RecordRow]) -> _Ways:
+        """`by_age`: the records, oldest first (`_age`)."""
         ways = _Ways(defaultdict(list), defaultdict(list), defaultdict(set))
-        for record in sorted(records, key=_age):
+        for record in by_age:
             for identifier in record.linking_keys:
                 ways.carriers[identifier].append(record.key)
             for account in record.leased:
