@@ -27,7 +27,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from operator import attrgetter
 
+import numpy as np
 from rapidfuzz.distance import OSA
 
 from resolvers.comparisons import COMPARISONS, comparison_index, given_pair
@@ -234,13 +236,16 @@ def shared_personal_id(left: Sequence[Features], right: Sequence[Features]) -> s
 
 
 class Groups:
-    """Union-find over record indexes, with each root's members."""
+    """Union-find over record indexes, with each root's members. `touched`:
+    the records whose groups are asked for (default: all); only their groups
+    are made (making a million records' took 1.7 s, for the third of them
+    that scored pairs touch)."""
 
-    def __init__(self, initial: Sequence[int]) -> None:
+    def __init__(self, initial: Sequence[int], touched: Iterable[int] | None = None) -> None:
         self.parent = list(range(len(initial)))
         self.members: dict[int, list[int]] = {}
         first_of: dict[int, int] = {}
-        for index, group in enumerate(initial):
+        for index, group in _members_of(initial, touched):
             root = first_of.setdefault(group, index)
             self.parent[index] = root
             self.members.setdefault(root, []).append(index)
@@ -257,6 +262,16 @@ class Groups:
         self.members[big].extend(self.members.pop(small))
 
 
+def _members_of(initial: Sequence[int], touched: Iterable[int] | None) -> Iterable[tuple[int, int]]:
+    """(index, group) of each record in the groups of the touched records, in index order."""
+    if touched is None:
+        return enumerate(initial)
+    groups = np.asarray(initial, dtype=np.int64)
+    wanted = np.unique(groups[np.fromiter(touched, dtype=np.int64)])
+    indexes = np.flatnonzero(np.isin(groups, wanted))
+    return zip(indexes.tolist(), groups[indexes].tolist(), strict=True)
+
+
 def decide(
     records: Sequence[Features],
     groups: Sequence[int],
@@ -271,18 +286,18 @@ def decide(
     link): no link ever joins two groups holding such a pair, and the pair is
     not proposed for review again.
     """
-    found = Groups(groups)
     apart = apart or {}
     links, review, refused = [], [], 0
-    ranked = sorted(
-        (p for p in scored if p.probability >= thresholds.review),
-        key=lambda p: (-p.weight, p.left, p.right),
-    )
+    # Best first, then by records: sorted by records, then (stably) by weight.
+    considered = [p for p in scored if p.probability >= thresholds.review]
+    considered.sort(key=attrgetter("left", "right"))
+    ranked = sorted(considered, key=attrgetter("weight"), reverse=True)
+    found = Groups(groups, (i for p in ranked for i in (p.left, p.right)))
     for pair in ranked:
         a, b = found.find(pair.left), found.find(pair.right)
         if a == b:
             continue
-        if _judged_apart(found.members[a], found.members[b], apart):
+        if apart and _judged_apart(found.members[a], found.members[b], apart):
             continue
         if not thresholds.may_link(pair.probability, records[pair.left], records[pair.right]):
             review.append((pair, BETWEEN_THRESHOLDS))
@@ -300,8 +315,6 @@ def decide(
 
 
 def _judged_apart(left: list[int], right: list[int], apart: Mapping[int, set[int]]) -> bool:
-    if not apart:
-        return False
     others = set(right)
     return any(not apart[i].isdisjoint(others) for i in left if i in apart)
 

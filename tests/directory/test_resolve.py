@@ -23,8 +23,11 @@ from graph.model import MatchingRow
 from graph.store import GraphWriter
 from resolvers import batch
 from resolvers.batch import BatchReport, record_features, resolve_all, without_cycle_collection
+from resolvers.blocking import candidate_pairs
+from resolvers.features import Features
 from resolvers.incremental import arriving_row
-from resolvers.probabilistic import score_pairs
+from resolvers.match_model import train
+from resolvers.probabilistic import ScoredPair, Thresholds, decide, score_pairs
 from resolvers.records import iter_json_array_items, parse_record
 from tests.conftest import LiveServer, gql
 from tests.directory.test_cli import run
@@ -485,3 +488,48 @@ def test_the_cycle_collector_is_back_after_a_failed_run() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+def _scored_population() -> tuple[list[Features], list[int], list[ScoredPair]]:
+    """A population's features, deterministic clusters (each record alone)
+    and scored candidate pairs (down to the review threshold)."""
+    records, _ = population(people=120)
+    feats = [record_features(arriving_row(parse_record(r), {})) for r in records]
+    pairs = candidate_pairs(feats)
+    model = train(feats, pairs, u_pairs=20_000)
+    groups = list(range(len(feats)))
+    return feats, groups, score_pairs(model, feats, pairs, Thresholds().review)
+
+
+def test_decisions_made_in_two_processes_are_those_of_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feats, groups, scored = _scored_population()
+    apart = {scored[0].left: {scored[0].right}, scored[0].right: {scored[0].left}}
+    in_one = decide(feats, groups, scored, Thresholds(), apart)
+    odd = batch._odd_components(groups, scored)
+    assert 0 < odd.sum() < len(scored)  # both processes decide some
+    assert len(in_one.links) > 10
+    assert in_one.review
+    monkeypatch.setattr(batch, "DECIDE_BESIDE_FROM", 1)
+    forks = _counted_forks(monkeypatch)
+    assert batch._decided(feats, groups, scored, Thresholds(), apart) == in_one
+    assert len(forks) == 1
+
+
+def test_decisions_the_copy_did_not_send_are_made_here(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    feats, groups, scored = _scored_population()
+    in_one = decide(feats, groups, scored, Thresholds(), {})
+    monkeypatch.setattr(batch, "DECIDE_BESIDE_FROM", 1)
+    monkeypatch.setattr(batch, "_decisions_as_arrays", lambda *_: os._exit(3))
+    assert batch._decided(feats, groups, scored, Thresholds(), {}) == in_one
+    assert "(exit status 3); deciding those pairs here" in caplog.text
+
+
+def test_pairs_of_one_component_are_decided_in_one_process() -> None:
+    """Groups 0, 1 and 2 are joined (through 1), 3 and 4 too: two components."""
+    pairs = [ScoredPair(0, 2, 1.0, 0.5), ScoredPair(4, 5, 1.0, 0.5), ScoredPair(2, 3, 1.0, 0.5)]
+    odd = batch._odd_components([0, 0, 1, 2, 3, 4], pairs).tolist()
+    assert odd == [False, True, False]  # named 0 and 3, their smallest groups
