@@ -270,7 +270,10 @@ def _resolve_with_progress(
     train: bool = False,
     force: bool = False,
     loaded: Loaded | None = None,
+    ends_command: bool = True,
 ) -> BatchReport:
+    """`ends_command`: the command exits next (`_Process.keep`): not `serve`'s demo."""
+    keep = _PROCESS.keep if ends_command else None
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -281,7 +284,7 @@ def _resolve_with_progress(
 
         return resolve_all(
             writer, thresholds=settings.thresholds, source_rank=source_rank(writer, settings),
-            retrain=train, force=force, progress=advance, loaded=loaded, keep=_PROCESS.keep,
+            retrain=train, force=force, progress=advance, loaded=loaded, keep=keep,
         )  # fmt: skip
 
 
@@ -399,7 +402,10 @@ def _load_demo(
                 )  # fmt: skip
             _print_report(report, resolved=False)
             err.print("resolving the demo with the match model (`directory resolve`) ...")
-            _print_resolution(_resolve_with_progress(writer, settings, loaded=report.loaded))
+            resolved = _resolve_with_progress(
+                writer, settings, loaded=report.loaded, ends_command=False
+            )
+            _print_resolution(resolved)
         key = create_key(writer, role=Role.ADMIN, name="demo")
     err.print(
         f"\n[bold]Demo API key[/bold] (admin; send it as 'Authorization: Bearer <key>'):\n  {key}\n"

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
+import random
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -533,3 +535,22 @@ def test_pairs_of_one_component_are_decided_in_one_process() -> None:
     pairs = [ScoredPair(0, 2, 1.0, 0.5), ScoredPair(4, 5, 1.0, 0.5), ScoredPair(2, 3, 1.0, 0.5)]
     odd = batch._odd_components([0, 0, 1, 2, 3, 4], pairs).tolist()
     assert odd == [False, True, False]  # named 0 and 3, their smallest groups
+
+
+def test_a_long_chain_of_groups_is_one_component() -> None:
+    """Groups joined one after the other, numbered at random: one component
+    (each pair the same parity), found in a few rounds, not one per link."""
+    rng = random.Random(5)
+    numbers = rng.sample(range(60_000), 20_001)
+    pairs = [ScoredPair(a, b, 1.0, 0.5) for a, b in itertools.pairwise(numbers)]
+    apart = [ScoredPair(70_000, 70_001, 1.0, 0.5)]  # another component, named 70,000
+    odd = batch._odd_components(list(range(70_002)), pairs + apart).tolist()
+    assert len(set(odd[:-1])) == 1
+    assert odd[:-1][0] == min(numbers) % 2
+    assert odd[-1] is False
+
+
+def test_group_numbers_need_not_start_at_zero() -> None:
+    pairs = [ScoredPair(0, 1, 1.0, 0.5), ScoredPair(2, 3, 1.0, 0.5)]
+    odd = batch._odd_components([-7, -7, 10**12, 5], pairs).tolist()
+    assert odd == [False, True]  # -7, 5 and 10**12 are groups 0, 1 and 2
