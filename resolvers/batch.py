@@ -44,6 +44,7 @@ from resolvers.probabilistic import (
     ScoredPair,
     Thresholds,
     decide,
+    decision_order,
     judged_apart_index,
     score_pairs,
     weight_of,
@@ -534,14 +535,10 @@ def _decisions_of_arrays(
 def _merged(a: Decisions, b: Decisions) -> Decisions:
     """Two sets of decisions in the order `decide` makes them (best pair first)."""
     return Decisions(
-        list(heapq.merge(a.links, b.links, key=_rank)),
-        list(heapq.merge(a.review, b.review, key=lambda item: _rank(item[0]))),
+        list(heapq.merge(a.links, b.links, key=decision_order)),
+        list(heapq.merge(a.review, b.review, key=lambda item: decision_order(item[0]))),
         a.refused + b.refused,
     )
-
-
-def _rank(pair: ScoredPair) -> tuple[float, int, int]:
-    return (-pair.weight, pair.left, pair.right)
 
 
 def _different(judgements: Sequence[Judgement]) -> list[tuple[str, str]]:

@@ -288,7 +288,8 @@ def decide(
     """
     apart = apart or {}
     links, review, refused = [], [], 0
-    # Best first, then by records: sorted by records, then (stably) by weight.
+    # In `decision_order`, by two sorts on attributes (a sort by its tuples
+    # took longer): by records, then (stably) best weight first.
     considered = [p for p in scored if p.probability >= thresholds.review]
     considered.sort(key=attrgetter("left", "right"))
     ranked = sorted(considered, key=attrgetter("weight"), reverse=True)
@@ -312,6 +313,11 @@ def decide(
         found.union(a, b)
         links.append(pair)
     return Decisions(links, review, refused)
+
+
+def decision_order(pair: ScoredPair) -> tuple[float, int, int]:
+    """The order `decide` takes pairs in: best weight first, then by records."""
+    return (-pair.weight, pair.left, pair.right)
 
 
 def _judged_apart(left: list[int], right: list[int], apart: Mapping[int, set[int]]) -> bool:
