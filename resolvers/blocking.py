@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -28,14 +29,23 @@ MAX_BLOCK = 300
 _PAIRS_PER_PART = 8_000_000  # pairs made at once (a few hundred MB of arrays)
 
 # A member's role in a block: carries the key itself, or makes it from its
-# name only (with a full given name, or an initial).
-_CARRIES, _NAME_ONLY, _INITIAL_ONLY = 0, 1, 2
+# name only (with a full given name, or an initial); or carries a key that
+# many strangers share, which pairs only records whose names share an initial.
+_CARRIES, _NAME_ONLY, _INITIAL_ONLY, _SAME_INITIAL = 0, 1, 2, 3
 
 
 def blocking_keys(f: Features) -> dict[str, int]:
     """The record's blocking keys (short strings; the prefix names the rule),
     each with the record's role in it."""
     keys = dict.fromkeys(_carried_keys(f), _CARRIES)
+    # Alone, a birth date and a house (a postcode with a street number) made
+    # two thirds of a million records' pairs (21 M of 28 M), almost all between
+    # strangers. Names swapped, a nickname or a dropped surname keep an initial
+    # in common; a record without a name pairs with those without one.
+    if f.birth_date:
+        keys[f"dob:{f.birth_date}"] = _SAME_INITIAL
+    if f.postcode and f.street_number:
+        keys[f"ps:{f.postcode}|{f.street_number}"] = _SAME_INITIAL
     given, family = f.given, f.family_last
     if given and family:
         role = _INITIAL_ONLY if len(given) == 1 else _NAME_ONLY
@@ -51,13 +61,9 @@ def _carried_keys(f: Features) -> Iterator[str]:
     # other keys miss (bench/README.md, "Fewer blocking keys"). The postcode pairs
     # with the street number instead, like a whole address with a mistyped street.
     given, family = f.given, f.family_last
-    if f.birth_date:
-        yield f"dob:{f.birth_date}"
     yield from (f"id:{t}:{v}" for t, v in f.ids)
     if given and family:
         yield "nm:" + "|".join(sorted((given, family)))
-    if f.postcode and f.street_number:
-        yield f"ps:{f.postcode}|{f.street_number}"
     if f.street_number and f.address:
         yield f"ad:{f.address}"
     yield from (f"em:{local}" for local in f.email_locals)
@@ -101,8 +107,9 @@ class Pairs:
 def candidate_pairs(records: Sequence[Features], max_block: int = MAX_BLOCK) -> Pairs:
     """Index pairs (i < j) of records sharing a blocking key (see the module)."""
     n = len(records)
-    record, role, later = _memberships(records, max_block)
-    codes = [_pair_codes(record, role, later, part, n) for part in _parts(later)]
+    members = _memberships(records, max_block)
+    initials = np.fromiter(map(_initials, records), dtype=np.int64, count=n)
+    codes = [_pair_codes(members, initials, part, n) for part in _parts(members.later)]
     unique = _sorted_unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
     return Pairs(unique // max(n, 1), unique % max(n, 1))
 
@@ -118,10 +125,17 @@ def _sorted_unique(codes: Ints) -> Ints:
     return kept
 
 
-def _memberships(records: Sequence[Features], max_block: int) -> tuple[Ints, Ints, Ints]:
+class _Members(NamedTuple):
     """Every (record, role) membership of a key, grouped by key with a block's
     members in record order; and how many members of its block come after
     each (none in blocks over `max_block`)."""
+
+    record: Ints
+    role: Ints
+    later: Ints
+
+
+def _memberships(records: Sequence[Features], max_block: int) -> _Members:
     ids: dict[str, int] = {}
     keys, members, roles = array("q"), array("q"), array("q")
     for index, f in enumerate(records):
@@ -138,7 +152,7 @@ def _memberships(records: Sequence[Features], max_block: int) -> tuple[Ints, Int
     later = np.repeat(starts + sizes, sizes) - np.arange(len(key)) - 1
     later[np.repeat(sizes > max_block, sizes)] = 0
     record = np.frombuffer(members, dtype=np.int64)[order]
-    return record, np.frombuffer(roles, dtype=np.int64)[order], later
+    return _Members(record, np.frombuffer(roles, dtype=np.int64)[order], later)
 
 
 def _parts(later: Ints) -> list[slice]:
@@ -153,13 +167,28 @@ def _parts(later: Ints) -> list[slice]:
     return [slice(a, b) for a, b in pairwise(edges) if a < b]
 
 
-def _pair_codes(record: Ints, role: Ints, later: Ints, part: slice, n: int) -> Ints:
+def _initials(f: Features) -> int:
+    """The initials of the record's name words, one bit each (two letters may
+    share a bit: that only pairs more)."""
+    bits = 0
+    for word in (f.given, *f.family):
+        if word:
+            bits |= 1 << (ord(word[0]) % 63)
+    return bits
+
+
+def _pair_codes(members: _Members, initials: Ints, part: slice, n: int) -> Ints:
     """The codes (i * n + j) of the pairs each membership in `part` makes with
-    the later members of its block: every pair but two name-only full names."""
-    counts = later[part]
+    the later members of its block: every pair but two name-only full names,
+    and in a block of strangers, records whose names share no initial."""
+    record, role = members.record, members.role
+    counts = members.later[part]
     left = np.repeat(np.arange(part.start, part.stop), counts)
     first_of_each = np.repeat(np.cumsum(counts) - counts, counts)
     right = left + 1 + (np.arange(len(left)) - first_of_each)
     keep = (role[left] != _NAME_ONLY) | (role[right] != _NAME_ONLY)
-    codes: Ints = record[left[keep]] * n + record[right[keep]]
+    i, j = record[left], record[right]
+    a, b = initials[i], initials[j]
+    keep &= (role[left] != _SAME_INITIAL) | ((a & b) != 0) | ((a | b) == 0)
+    codes: Ints = i[keep] * n + j[keep]
     return codes

@@ -61,3 +61,37 @@ def test_pair_codes_are_deduplicated_as_numpy_does() -> None:
     codes = np.random.default_rng(7).integers(0, 500, size=5_000)
     assert np.array_equal(blocking._sorted_unique(codes.copy()), np.unique(codes))
     assert len(blocking._sorted_unique(np.empty(0, dtype=np.int64))) == 0
+
+
+def _born(key: str, name: str | None, address: str | None = None) -> Features:
+    attributes = {"birth_date": "1980-05-17", "postcode": "2600"}
+    if address:
+        attributes["address"] = address
+    return features(key, name, attributes, [])
+
+
+def test_a_birth_date_pairs_records_whose_names_share_an_initial() -> None:
+    records = [
+        _born("crm/1", "José González Pérez"),
+        _born("call/1", "Pepe González"),  # a nickname: the surname's initial
+        _born("crm/2", "Gonzalez Jose"),  # swapped: both initials, the other way round
+        _born("web/1", "Ana Ruiz"),  # a stranger born the same day
+        _born("hr/1", None),
+        _born("hr/2", None),  # no names: only with each other
+    ]
+    found = _pairs(records)
+    assert {("crm/1", "call/1"), ("crm/1", "crm/2"), ("call/1", "crm/2")} <= found
+    assert ("hr/1", "hr/2") in found
+    assert not any("web/1" in pair for pair in found)
+    assert not any(a.startswith("hr/") != b.startswith("hr/") for a, b in found)
+
+
+def test_a_house_pairs_its_residents_whose_names_share_an_initial() -> None:
+    records = [
+        features("crm/1", "Marie Dupont", {"postcode": "75011", "address": "12 rue Oberkampf"}, []),
+        features("crm/2", "Marie Martin", {"postcode": "75011", "address": "12 r. Oberkampf"}, []),
+        features("crm/3", "Luc Bernard", {"postcode": "75011", "address": "12 Oberkampf"}, []),
+    ]
+    found = _pairs(records)
+    assert ("crm/1", "crm/2") in found  # married: the given name's initial
+    assert not any("crm/3" in pair for pair in found)
