@@ -59,7 +59,8 @@ def _carried_keys(f: Features) -> Iterator[str]:
     # birth year) make pairs quadratically in the records; at a million records
     # they made most of the pairs, and found almost no review-worthy pair the
     # other keys miss (bench/README.md, "Fewer blocking keys"). The postcode pairs
-    # with the street number instead, like a whole address with a mistyped street.
+    # with the street number instead (`blocking_keys`), like a whole address with
+    # a mistyped street.
     given, family = f.given, f.family_last
     yield from (f"id:{t}:{v}" for t, v in f.ids)
     if given and family:
