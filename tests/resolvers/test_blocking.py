@@ -63,11 +63,8 @@ def test_pair_codes_are_deduplicated_as_numpy_does() -> None:
     assert len(blocking._sorted_unique(np.empty(0, dtype=np.int64))) == 0
 
 
-def _born(key: str, name: str | None, address: str | None = None) -> Features:
-    attributes = {"birth_date": "1980-05-17", "postcode": "2600"}
-    if address:
-        attributes["address"] = address
-    return features(key, name, attributes, [])
+def _born(key: str, name: str | None) -> Features:
+    return features(key, name, {"birth_date": "1980-05-17"}, [])
 
 
 def test_a_birth_date_pairs_records_whose_names_share_an_initial() -> None:
