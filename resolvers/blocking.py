@@ -137,23 +137,28 @@ class _Members(NamedTuple):
 
 
 def _memberships(records: Sequence[Features], max_block: int) -> _Members:
-    ids: dict[str, int] = {}
-    keys, members, roles = array("q"), array("q"), array("q")
-    for index, f in enumerate(records):
-        for name, role in blocking_keys(f).items():
-            keys.append(ids.setdefault(name, len(ids)))
-            members.append(index)
-            roles.append(role)
-    del ids
-    key = np.frombuffer(keys, dtype=np.int64)
+    names: list[str] = []
+    roles: list[int] = []
+    counts = array("q")
+    for f in records:
+        keys = blocking_keys(f)
+        names += keys
+        roles += keys.values()
+        counts.append(len(keys))
+    # A key's hash stands for it (computed already, by its dict): numbering
+    # the keys in a dict of their own took 5 s a million records. Two keys of
+    # one hash (about one chance in ten million) only make one block of two.
+    key = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
+    del names
     order = np.argsort(key, kind="stable")
     key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
     sizes = np.diff(np.r_[starts, len(key)])
     later = np.repeat(starts + sizes, sizes) - np.arange(len(key)) - 1
     later[np.repeat(sizes > max_block, sizes)] = 0
-    record = np.frombuffer(members, dtype=np.int64)[order]
-    return _Members(record, np.frombuffer(roles, dtype=np.int64)[order], later)
+    record = np.repeat(np.arange(len(records)), np.frombuffer(counts, dtype=np.int64))[order]
+    role = np.fromiter(roles, dtype=np.int64, count=len(roles))[order]
+    return _Members(record, role, later)
 
 
 def _parts(later: Ints) -> list[slice]:
