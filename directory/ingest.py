@@ -197,7 +197,7 @@ class _Load:
         found = count_generic(self.records.usage(NAMES_SAMPLED), settings.generic_threshold)
         if not self.again:  # else some rows are not what is stored: read back
             stored = (_as_stored(row, found.generic, self.records.node_id) for row in self.rows)
-            report.loaded = Loaded.of(stored, self.records.now)
+            report.loaded = Loaded.of(stored, self.records.now, self.records.record_ids())
         save_generic(writer, found)
         report.generic_marked += len(found.changed)
         for start in range(0, len(self.sighted), size):

@@ -59,6 +59,16 @@ def value_bytes(value: Any) -> bytes:
     raise TypeError(f"cannot bulk-load a {kind.__name__}")
 
 
+def texts_bytes(values: Sequence[str | None]) -> bytes:
+    """`value_bytes` of each text (or None), joined: encoded at once, in a
+    third of the time of one at a time (a million records' load encodes about
+    fifteen million)."""
+    text = "".join(["\x00" if value is None else "\x03" + value + "\x00" for value in values])
+    if text.count("\x00") != len(values):  # one each: a text's end, or None's type
+        raise ValueError("a text with a NUL character cannot be bulk-loaded")
+    return text.encode()
+
+
 class Node:
     """A node sent in bulk; its id is known once its query is sent (a query
     numbers its nodes label by label, not in the order they were added), or
@@ -123,22 +133,31 @@ class BulkGraph:
 
     def node(self, label: str, values: Sequence[Any]) -> Node:
         """Add a node with its properties' values, in the declared order."""
+        props = self._labels[label].props
+        assert len(values) == props, f"{label}: {len(values)} values for {props}"
+        return self.encoded_node(label, b"".join(map(value_bytes, values)))
+
+    def encoded_node(self, label: str, properties: bytes) -> Node:
+        """`node` with its properties encoded already (`value_bytes` of each,
+        in the declared order)."""
         blob = self._labels[label]
-        assert len(values) == blob.props, f"{label}: {len(values)} values for {blob.props}"
-        entity = b"".join(map(value_bytes, values))  # first: it may raise
         node = Node()
         blob.nodes.append(node)
-        self._add(blob, entity)
+        self._add(blob, properties)
         self._nodes += 1
         return node
 
     def edge(self, edge_type: str, start: Node, end: Node, values: Sequence[Any]) -> None:
         """Add an edge between two nodes (of this query or earlier ones)."""
+        props = self._types[edge_type].props
+        assert len(values) == props, f"{edge_type}: {len(values)} values for {props}"
+        self.encoded_edge(edge_type, start, end, b"".join(map(value_bytes, values)))
+
+    def encoded_edge(self, edge_type: str, start: Node, end: Node, properties: bytes) -> None:
+        """`edge` with its properties encoded already."""
         blob = self._types[edge_type]
-        assert len(values) == blob.props, f"{edge_type}: {len(values)} values for {blob.props}"
-        entity = b"".join(map(value_bytes, values))  # first: it may raise
         blob.ends.append((start, end))
-        self._add(blob, entity)
+        self._add(blob, properties)
         self._edges += 1
 
     def edge_between(self, edge_type: str, start: int, end: int, properties: bytes) -> None:

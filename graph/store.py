@@ -15,7 +15,7 @@ from typing import Any
 from graph.backend import Reads, Row, Statement, T
 from graph.errors import GraphError
 from graph.expertise import ExpertiseStore
-from graph.falkordb_bulk import BulkGraph, Node, value_bytes
+from graph.falkordb_bulk import BulkGraph, Node, texts_bytes, value_bytes
 from graph.judgements import JudgementStore, review_priority
 from graph.model import (
     LINKING_STRENGTHS,
@@ -67,8 +67,9 @@ _LINK_GROUP = (
 
 
 # What a record row (see `GraphWriter.upsert_records`) stores on its node.
-_RECORD_FIELDS = ("key", "source", "source_id", "kind", "observed_at", "name", "search_name",
-                  "text", "topics", "attributes")  # fmt: skip
+_RECORD_TEXTS = ("key", "source", "source_id", "kind", "observed_at", "name", "search_name",
+                 "text")  # fmt: skip
+_RECORD_FIELDS = (*_RECORD_TEXTS, "topics", "attributes")
 _IDENTIFIER_FIELDS = ("key", "type", "value", "strength")
 _PAGE_OF_IDS = 100_000
 _NAMES_KEPT = 64  # per identifier, as many as resolution samples (at least)
@@ -83,8 +84,11 @@ class RecordLoad:
         bulk.label("Record", [*_RECORD_FIELDS, "ingested_at", "updated_at"])
         bulk.label("Identifier", [*_IDENTIFIER_FIELDS, "generic"])
         bulk.edge_type("HAS", ["first_seen", "last_seen", "seen_at"])
-        self._stamps = (now, now)  # ingested and updated; first and last seen
-        self.records: set[str] = set()
+        # Ingested and updated; first and last seen. Encoded once, with the
+        # other constant values: a load encodes a few values for each of many.
+        self._stamps = value_bytes(now) * 2
+        self._not_generic = value_bytes(False)
+        self.records: dict[str, Node] = {}  # by key
         self._identifiers: dict[str, Node] = {}
         # Per linking identifier: how many records carry it, and the first
         # names they have (what `GraphWriter.identifier_usage` would read).
@@ -98,13 +102,15 @@ class RecordLoad:
             if row["key"] in self.records:
                 again.append(row)
                 continue
-            self.records.add(row["key"])
-            record = self._bulk.node("Record", [*[row[f] for f in _RECORD_FIELDS], *self._stamps])
+            texts = texts_bytes([row[f] for f in _RECORD_TEXTS])
+            rest = value_bytes(row["topics"]) + texts_bytes([row["attributes"]]) + self._stamps
+            record = self.records[row["key"]] = self._bulk.encoded_node("Record", texts + rest)
             for ident in row["identifiers"]:
                 node = self._identifier(ident)
                 if ident["strength"] in LINKING_STRENGTHS:
                     self._carried(ident["key"], row["name"])
-                self._bulk.edge("HAS", record, node, [*self._stamps, ident["seen_at"]])
+                seen = self._stamps + value_bytes(ident["seen_at"])
+                self._bulk.encoded_edge("HAS", record, node, seen)
             self._bulk.flush_if_full()
         return again
 
@@ -116,6 +122,10 @@ class RecordLoad:
             IdentifierUsage(key, False, carried[0], carried[1:][:max_names])
             for key, carried in shared
         ]
+
+    def record_ids(self) -> dict[str, int]:
+        """Each loaded record's node id, by key (known once the load is sent)."""
+        return {key: node.id for key, node in self.records.items()}
 
     def node_id(self, identifier_key: str) -> int:
         """The id of a loaded identifier's node (known once the load is sent)."""
@@ -132,8 +142,9 @@ class RecordLoad:
     def _identifier(self, ident: dict[str, Any]) -> Node:
         node = self._identifiers.get(ident["key"])
         if node is None:
-            values = [ident[name] for name in _IDENTIFIER_FIELDS]
-            node = self._identifiers[ident["key"]] = self._bulk.node("Identifier", [*values, False])
+            values = texts_bytes([ident[name] for name in _IDENTIFIER_FIELDS])
+            node = self._bulk.encoded_node("Identifier", values + self._not_generic)
+            self._identifiers[ident["key"]] = node
         return node
 
 
@@ -143,8 +154,17 @@ class ResolutionLoad:
     them, and the match edges, as `add_match_edges` stores them. The profiles
     go first; their ids are read back, then the edges go."""
 
-    def __init__(self, writer: GraphWriter, bulk: BulkGraph, *, model: str, now: str) -> None:
+    def __init__(
+        self,
+        writer: GraphWriter,
+        bulk: BulkGraph,
+        *,
+        model: str,
+        now: str,
+        record_ids: Mapping[str, int] | None,
+    ) -> None:
         self._writer, self._bulk, self.model, self.now = writer, bulk, model, now
+        self._record_ids = record_ids
         bulk.label("Profile", ["id", "kind", "display_name", "record_count", "created_at",
                                "updated_at"])  # fmt: skip
         self._links: list[Link] = []
@@ -157,16 +177,17 @@ class ResolutionLoad:
 
     def profiles(self, summaries: Sequence[ProfileSummary], links: Sequence[Link]) -> None:
         """New profiles and the links of their records (all of them)."""
-        stamps = (self.now, self.now)  # created and updated
+        stamps = value_bytes(self.now) * 2  # created and updated
         for s in summaries:
-            self._bulk.node("Profile", [s.id, s.kind, s.display_name, s.record_count, *stamps])
+            texts = texts_bytes([s.id, s.kind, s.display_name])
+            self._bulk.encoded_node("Profile", texts + value_bytes(s.record_count) + stamps)
             self._bulk.flush_if_full()
             self._records_in[s.id] = s.record_count
         self._links += links
 
     def finish(self) -> None:
         self._bulk.finish()
-        records = self._writer.node_ids("Record", "key")
+        records = self._record_ids or self._writer.node_ids("Record", "key")
         profiles = self._writer.node_ids("Profile", "id")
         edges = self._edges = self._writer.backend.more_in_bulk()
         assert edges is not None  # the engine that made the profiles
@@ -341,16 +362,20 @@ class GraphWriter(JudgementStore, ExpertiseStore):
             self.backend.write_later(self._set_setting(RECORDS_CHANGED_AT, now))
 
     @contextmanager
-    def resolution_in_bulk(self, *, model: str, now: str) -> Iterator[ResolutionLoad | None]:
+    def resolution_in_bulk(
+        self, *, model: str, now: str, record_ids: Mapping[str, int] | None = None
+    ) -> Iterator[ResolutionLoad | None]:
         """A first resolution (no profile and no match edge in the graph yet),
         added in bulk when the engine can (None otherwise: write it with
         statements). A failure leaves part of it written: the next `directory
-        resolve` redoes it."""
+        resolve` redoes it. `record_ids`: the records' node ids by key, when
+        known (`RecordLoad.record_ids` while no record was written since):
+        else read (1.5 s a million)."""
         bulk = self.backend.more_in_bulk()
         if bulk is None or self.count_of("Profile") or self._any_match_edge():
             yield None
             return
-        load = ResolutionLoad(self, bulk, model=model, now=now)
+        load = ResolutionLoad(self, bulk, model=model, now=now, record_ids=record_ids)
         try:
             yield load
             load.finish()

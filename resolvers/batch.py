@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import heapq
 import logging
+import math
 import os
 import pickle
 import time
@@ -35,7 +36,13 @@ from resolvers.bounds import Bounds, Columns
 from resolvers.deterministic import Cluster, Clustering, assign_ids, changed_links, summarise
 from resolvers.features import Features, features
 from resolvers.forked import Forked, ForkedWorkError, Handover
-from resolvers.match_model import MatchModel, ModelMismatchError, train, training_pairs
+from resolvers.match_model import (
+    MatchModel,
+    ModelMismatchError,
+    probability,
+    train,
+    training_pairs,
+)
 from resolvers.model import utc_now
 from resolvers.online import RESOLUTION_LOCK, mint_profile_ids, splits
 from resolvers.pairwork import PairWork
@@ -46,7 +53,6 @@ from resolvers.probabilistic import (
     decide,
     decision_order,
     judged_apart_index,
-    score_pairs,
     weight_of,
 )
 from resolvers.skills import refresh_expertise
@@ -76,11 +82,12 @@ class Loaded:
     rows: list[MatchingRow]
     features: list[Features]
     changed_at: str
+    record_ids: Mapping[str, int]  # their nodes' ids, by key, as the load numbered them
 
     @staticmethod
-    def of(rows: Iterable[MatchingRow], changed_at: str) -> Loaded:
+    def of(rows: Iterable[MatchingRow], changed_at: str, record_ids: Mapping[str, int]) -> Loaded:
         ordered = sorted(rows, key=lambda row: row.key)
-        return Loaded(ordered, features_of(ordered), changed_at)
+        return Loaded(ordered, features_of(ordered), changed_at, record_ids)
 
 
 @dataclass
@@ -225,7 +232,8 @@ def _run(
         plain = [row.for_resolution(leased=_one(leases.get(row.key))) for row in rows]
         judgements = writer.current_judgements()
         clustering = Clustering(plain, judgements)
-        group_of = _numbered(plain, clustering.members())
+        index = {row.key: i for i, row in enumerate(rows)}
+        group_of = _numbered(index, clustering.members(), len(rows))
         candidates.clustered(group_of)
         report.profiles_before = len({row.profile_id for row in rows if row.profile_id})
         clock.lap("read")
@@ -246,14 +254,13 @@ def _run(
         progress=progress,
     )  # fmt: skip
     report.model_version = model.version
-    index = {row.key: i for i, row in enumerate(rows)}
     apart = judged_apart_index(_different(judgements), index)
     decisions = _decided(feats, group_of, scored, thresholds, apart)
     report.links, report.refused = len(decisions.links), decisions.refused
     report.review = len(decisions.review)
     clock.lap("score")
     _write(writer, rows, plain, decisions, clustering, model=model.version,
-           in_bulk=loaded is not None, source_rank=source_rank, report=report,
+           loaded=loaded, source_rank=source_rank, report=report,
            progress=progress, keep=keep)  # fmt: skip
     clock.lap("write")
     keep((plain, clustering, group_of, scored, decisions, index, apart))
@@ -267,19 +274,19 @@ def _write(
     clustering: Clustering,
     *,
     model: str,
-    in_bulk: bool,
+    loaded: Loaded | None,
     source_rank: Callable[[str], int],
     report: BatchReport,
     progress: Progress,
     keep: Callable[[object], None],
 ) -> None:
     """Store the decisions and the profiles they make (`clustering`: the
-    records' deterministic clusters, which the links join; `in_bulk`: of
-    records just loaded in bulk, in bulk too where it can)."""
+    records' deterministic clusters, which the links join; `loaded`: the bulk
+    load that just wrote the records, if so: in bulk too, where it can)."""
     now = utc_now()
     found = clustering.clusters((rows[p.left].key, rows[p.right].key) for p in decisions.links)
     links, review = _match_edges(rows, decisions)
-    with _in_bulk(writer, in_bulk, model=model, now=now) as load:
+    with _in_bulk(writer, loaded, model=model, now=now) as load:
         if load is None:  # every MATCHED and REVIEW edge replaced by these
             writer.replace_match_edges(links, review, model=model, now=now)
         else:
@@ -299,15 +306,16 @@ def _write(
 
 @contextmanager
 def _in_bulk(
-    writer: GraphWriter, wanted: bool, *, model: str, now: str
+    writer: GraphWriter, loaded: Loaded | None, *, model: str, now: str
 ) -> Iterator[ResolutionLoad | None]:
     """The first resolution of records just loaded in bulk goes in in bulk too,
     where the engine can: about half the time of the statements that write a
     million records' profiles."""
-    if not wanted:
+    if loaded is None:
         yield None
         return
-    with writer.resolution_in_bulk(model=model, now=now) as load:
+    ids = loaded.record_ids
+    with writer.resolution_in_bulk(model=model, now=now, record_ids=ids) as load:
         if load is not None:
             log.info("writing the first resolution in bulk")
         yield load
@@ -419,15 +427,19 @@ def _scored(
     model = bounds.model
     progress("bound", 0, len(pairs))
     if bounds.on_workers(len(pairs)):
-        # While the forked copies bound the next chunks, this process compares the
-        # pairs in reach of those done (it only waited for them: 7 s of the
-        # million's 60 s of scoring).
-        scored, done = [], 0
-        with closing(bounds.each_reaching(pairs, weight_of(floor))) as each:
-            for part, reaching in each:
-                kept = part.where(reaching)
-                scored += score_pairs(model, feats, kept, floor)
-                report.pairs_compared += len(kept)
+        # The forked copies bound each chunk and compare its pairs in reach; this
+        # process takes their weights. It compared them itself before, alone
+        # once the copies were done (5 s of the million's 20 s of scoring).
+        lowest = weight_of(floor)
+        scored: list[ScoredPair] = []
+        done = 0
+        weigh = partial(_weights, model, feats, lowest)
+        with closing(bounds.each_weighed(pairs, lowest, weigh)) as each:
+            for part, weights in each:
+                report.pairs_compared += len(weights) - int(np.count_nonzero(np.isnan(weights)))
+                at = np.flatnonzero(weights > -math.inf)  # not NaN: in reach and reaching
+                scored += map(_scored_pair, part.left[at].tolist(), part.right[at].tolist(),
+                              weights[at].tolist())  # fmt: skip
                 done += len(part)
                 progress("bound", done, len(pairs))
         progress("score", report.pairs_compared, report.pairs_compared)
@@ -440,6 +452,19 @@ def _scored(
     progress("score", 0, len(kept))
     with PairWork(feats, len(kept)) as work:
         return work.scores(model, kept, floor, lambda done: progress("score", done, len(kept)))
+
+
+def _weights(
+    model: MatchModel, feats: Sequence[Features], lowest: float, left: Ints, right: Ints
+) -> npt.NDArray[np.float64]:
+    """Each pair's match weight, minus infinity for one under `lowest`."""
+    pairs = zip(left.tolist(), right.tolist(), strict=True)
+    weights = [model.weight_from(feats[i], feats[j], lowest) for i, j in pairs]
+    return np.array([-math.inf if w is None else w for w in weights], dtype=np.float64)
+
+
+def _scored_pair(left: int, right: int, weight: float) -> ScoredPair:
+    return ScoredPair(left, right, weight, probability(weight))
 
 
 def _decided(
@@ -545,12 +570,11 @@ def _different(judgements: Sequence[Judgement]) -> list[tuple[str, str]]:
     return [(j.left, j.right) for j in judgements if j.decision == "different"]
 
 
-def _numbered(rows: Sequence[RecordRow], joined: Sequence[set[str]]) -> list[int]:
-    """Each record's deterministic cluster (`Clustering.members`: shared
-    identifiers and the stewards' judgements), by number: where resolution
-    starts."""
-    index = {row.key: i for i, row in enumerate(rows)}
-    group_of = [0] * len(rows)
+def _numbered(index: Mapping[str, int], joined: Sequence[set[str]], count: int) -> list[int]:
+    """Each of `count` records' deterministic cluster (`Clustering.members`:
+    shared identifiers and the stewards' judgements), by number, in the order
+    of their `index` (by key): where resolution starts."""
+    group_of = [0] * count
     for number, members in enumerate(joined):
         for key in members:
             group_of[index[key]] = number

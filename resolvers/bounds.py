@@ -203,13 +203,43 @@ class Bounds(Columns):
         """`reaching`, a chunk of the pairs (a million) at a time, in order:
         each chunk and which of its pairs may reach `floor`. Closing it stops
         the copies bounding the next chunks."""
+        return self._each(pairs, np.bool_, lambda p: self._reaching(p.left, p.right, floor))
+
+    def each_weighed(
+        self, pairs: Pairs, floor: float, weigh: Callable[[Ints, Ints], Floats]
+    ) -> Generator[tuple[Pairs, Floats]]:
+        """`each_reaching`, with the weights of the pairs in reach, where they
+        are bounded: `weigh(left, right)` of those (in Python: a third of a
+        million records' scoring, which this process did alone while the
+        copies bounded), and NaN for the others."""
+
+        def weighed(part: Pairs) -> Floats:
+            found = np.full(len(part), np.nan)
+            reach = np.flatnonzero(self._reaching(part.left, part.right, floor))
+            found[reach] = weigh(part.left[reach], part.right[reach])
+            return found
+
+        return self._each(pairs, np.float64, weighed)
+
+    def _each(
+        self, pairs: Pairs, dtype: type[np.generic], work: Callable[[Pairs], Any]
+    ) -> Generator[tuple[Pairs, Any]]:
+        """`work` of each chunk of the pairs, in order; in forked copies of
+        this process for many pairs (`on_workers`): they read the bounds
+        where they are (pickling them to worker processes took one core 8 s
+        a million records, 450 MB to each)."""
         chunks = [pairs[start : start + _CHUNK] for start in range(0, len(pairs), _CHUNK)]
         if not self.on_workers(len(pairs)):
             for part in chunks:
-                yield part, self._reaching(part.left, part.right, floor)
+                yield part, work(part)
             return
-        with closing(_on_workers(self, chunks, floor)) as found:
-            yield from zip(chunks, found, strict=True)
+        sizes = [len(chunk) for chunk in chunks]
+
+        def each(k: int) -> Any:
+            return work(chunks[k])
+
+        with ForkedChunks(sizes, dtype, each, copies=workers(), started=_one_thread) as done:
+            yield from zip(chunks, done.each(), strict=True)
 
     @staticmethod
     def on_workers(pairs: int) -> bool:
@@ -459,19 +489,6 @@ _COLUMNS = ("given", "family", "family_last", "birth_date", "address", "street_n
 
 
 _threads = -1  # rapidfuzz's threads: every core, but one in each forked copy
-
-
-def _on_workers(bounds: Bounds, chunks: Sequence[Pairs], floor: float) -> Generator[Bools]:
-    """`_reaching` of each chunk, in order, in forked copies of this process:
-    they read the bounds where they are (pickling them to worker processes
-    took one core 8 s a million records, 450 MB to each)."""
-
-    def reaching(k: int) -> Bools:
-        return bounds._reaching(chunks[k].left, chunks[k].right, floor)
-
-    sizes = [len(chunk) for chunk in chunks]
-    with ForkedChunks(sizes, np.bool_, reaching, copies=workers(), started=_one_thread) as work:
-        yield from work.each()
 
 
 def _one_thread() -> None:

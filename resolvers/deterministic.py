@@ -30,6 +30,7 @@ RULE_SHARED = "shared-identifier"
 RULE_LEASE = "ip-lease"  # seen on an IP an authoritative source leased to an account
 RULE_MATCHED = "probabilistic"  # a link the match model made (stored as MATCHED)
 RULE_STEWARD = "steward"  # a person judged the two records the same
+_SEEDED = (RULE_SEED, None, None)  # the link of a cluster's seed
 
 
 @quick_init
@@ -100,16 +101,16 @@ class Clustering:
         _join_partners(self._groups, added)
         by_key, ways, rank = self._by_key, self._ways, self._rank
         result, first = [], []  # the clusters, and the place of each one's oldest record
-        for members in self._groups.components():
+        for members in self._groups.member_lists():
             if len(members) == 1:  # most: its own seed
-                (key,) = members
-                result.append(Cluster((by_key[key],), {key: (RULE_SEED, None, None)}))
+                key = members[0]
+                result.append(Cluster((by_key[key],), {key: _SEEDED}))
                 first.append(rank[key])
                 continue
             ordered = [by_key[k] for k in sorted(members, key=rank.__getitem__)]
             seeds = [r.key for r in ordered if r.link and r.link.rule == RULE_SEED]
             root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
-            tree = _spanning_tree(root, members, by_key=by_key, ways=ways, same=self._same)
+            tree = _spanning_tree(root, set(members), by_key=by_key, ways=ways, same=self._same)
             result.append(Cluster(tuple(ordered), tree))
             first.append(rank[ordered[0].key])
         return [result[i] for i in sorted(range(len(result)), key=first.__getitem__)]
@@ -200,7 +201,8 @@ class _Groups:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        small, big = sorted((ra, rb), key=lambda root: len(self._members[root]))
+        members = self._members
+        small, big = (rb, ra) if len(members[rb]) < len(members[ra]) else (ra, rb)
         if self._apart and any(
             self.find(other) == big
             for key in self._members[small]
@@ -242,6 +244,10 @@ class _Groups:
     def components(self) -> list[set[str]]:
         return [set(members) for members in self._members.values()]
 
+    def member_lists(self) -> Iterable[list[str]]:
+        """`components` as they are kept (not to be changed)."""
+        return self._members.values()
+
 
 def _age(record: RecordRow) -> tuple[str, str]:
     return (record.observed_at or "~", record.key)
@@ -258,35 +264,29 @@ def _spanning_tree(
     """Breadth first within the cluster; at each record its identifiers are
     followed first, then the stewards' judgements, then IP leases (both ways),
     then probabilistic links."""
-    links: dict[str, tuple[str, str | None, str | None]] = {root: (RULE_SEED, None, None)}
+    links: dict[str, tuple[str, str | None, str | None]] = {root: _SEEDED}
     frontier = deque([root])
-    while frontier:
-        current = frontier.popleft()
-        steps: list[tuple[str, tuple[str, str | None, str | None]]] = [
-            (other, (RULE_SHARED, identifier, current))
-            for identifier in by_key[current].linking_keys
-            for other in ways.carriers[identifier]
-        ]
-        steps += [(other, (RULE_STEWARD, None, current)) for other in sorted(same.get(current, ()))]
-        record = by_key[current]
-        steps += [
-            (other, (RULE_LEASE, account, current))
-            for account in record.linking_keys
-            for other in ways.tenants.get(account, ())
-        ]
-        steps += [
-            (other, (RULE_LEASE, account, current))
-            for account in record.leased
-            for other in ways.carriers.get(account, ())
-        ]
-        steps += [
-            (other, (RULE_MATCHED, None, current))
-            for other in sorted(ways.partners.get(current, ()))
-        ]
-        for other, link in steps:
+
+    def reach(others: Iterable[str], link: tuple[str, str | None, str | None]) -> None:
+        for other in others:
             if other not in links and other in members:
                 links[other] = link
                 frontier.append(other)
+
+    carriers, tenants, partners = ways.carriers, ways.tenants, ways.partners
+    while frontier:
+        current = frontier.popleft()
+        record = by_key[current]
+        for identifier in record.linking_keys:
+            reach(carriers[identifier], (RULE_SHARED, identifier, current))
+        if current in same:
+            reach(sorted(same[current]), (RULE_STEWARD, None, current))
+        for account in record.linking_keys if tenants else ():
+            reach(tenants.get(account, ()), (RULE_LEASE, account, current))
+        for account in record.leased:
+            reach(carriers.get(account, ()), (RULE_LEASE, account, current))
+        if current in partners:
+            reach(sorted(partners[current]), (RULE_MATCHED, None, current))
     return links
 
 

@@ -168,7 +168,7 @@ def test_a_bulk_load_hands_over_its_records_as_the_graph_reads_them(
 ) -> None:
     """The batch resolver takes a bulk load's records from memory instead of
     reading them back: they must be what it would read, to the identifiers'
-    order and the people on the generic ones."""
+    order and the people on the generic ones, and the ids of their nodes."""
     records = [record for record, _ in generate_large_with_truth(2000)]
     records += _once(_records())
     report = _bulk(falkor, records, settings)
@@ -178,6 +178,8 @@ def test_a_bulk_load_hands_over_its_records_as_the_graph_reads_them(
     assert any(generic for row in read_back for *_, generic, _ in row.identifiers)
     assert report.loaded.rows == read_back
     assert report.loaded.features == [record_features(row) for row in read_back]
+    # The resolution's edges go to the records' nodes by these ids, unread.
+    assert report.loaded.record_ids == falkor.node_ids("Record", "key")
 
 
 def test_a_bulk_load_works_on_while_the_engine_indexes_its_records(
@@ -364,6 +366,18 @@ def test_the_next_query_is_built_while_one_goes_in(monkeypatch: pytest.MonkeyPat
     bulk.flush_if_full()
     bulk.finish()
     assert nodes_in_graph == [1, 1]
+
+
+def test_texts_are_encoded_at_once_as_one_at_a_time() -> None:
+    """`texts_bytes` is `value_bytes` of each text or None, joined; a NUL
+    inside a text is refused, not taken for an end."""
+    texts = ["Zoë", None, "", "東京 🚀", "a\nb"]
+    expected = b"".join(map(falkordb_bulk.value_bytes, texts))
+    assert falkordb_bulk.texts_bytes(texts) == expected
+    assert falkordb_bulk.texts_bytes([]) == b""
+    for bad in (["ok", "a\x00b"], ["\x00"], [None, "x\x00"]):
+        with pytest.raises(ValueError, match="NUL"):
+            falkordb_bulk.texts_bytes(bad)
 
 
 def test_adding_to_a_graph_sends_smaller_queries(monkeypatch: pytest.MonkeyPatch) -> None:
