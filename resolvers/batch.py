@@ -33,7 +33,14 @@ from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
 from graph.store import RECORDS_CHANGED_AT, GraphWriter, ResolutionLoad
 from resolvers.blocking import Ints, Pairs, candidate_pairs
 from resolvers.bounds import Bounds, Columns
-from resolvers.deterministic import Cluster, Clustering, assign_ids, changed_links, summarise
+from resolvers.deterministic import (
+    Cluster,
+    Clustering,
+    assign_ids,
+    changed_links,
+    cluster_links,
+    summarise,
+)
 from resolvers.features import Features, features
 from resolvers.forked import Forked, ForkedWorkError, Handover
 from resolvers.match_model import (
@@ -666,13 +673,16 @@ def _write_profiles(
     in_bulk: ResolutionLoad | None,
 ) -> None:
     assignment = assign_ids(found, mint_profile_ids)
+    report.profiles_after = len(found)
+    if in_bulk is not None:
+        _profiles_in_bulk(in_bulk, found, assignment.profile_ids, source_rank, progress)
+        return
     previous = {row.key: row.link for row in rows if row.link is not None}
     before: dict[str, set[str]] = {}
     for row in rows:
         if row.profile_id:
             before.setdefault(row.profile_id, set()).add(row.key)
     created = set(assignment.created)
-    report.profiles_after = len(found)
     report.profiles_merged = len(assignment.retired)
     report.profiles_split = splits(found)
     report.profiles_unchanged = sum(
@@ -685,15 +695,29 @@ def _write_profiles(
         ids = assignment.profile_ids[start : start + _WRITE_CLUSTERS]
         last = start + _WRITE_CLUSTERS >= len(found)
         summaries = [summarise(c, pid, source_rank) for c, pid in zip(chunk, ids, strict=True)]
-        links = changed_links(chunk, ids, previous)
-        if in_bulk is not None:  # all new
-            in_bulk.profiles(summaries, links)
-        else:
-            writer.apply_resolution(
-                created=created & set(ids), summaries=summaries, links=links,
-                linked_before=previous.keys(), retired=assignment.retired if last else {},
-                now=now,
-            )  # fmt: skip
+        writer.apply_resolution(
+            created=created & set(ids), summaries=summaries,
+            links=changed_links(chunk, ids, previous), linked_before=previous.keys(),
+            retired=assignment.retired if last else {}, now=now,
+        )  # fmt: skip
+        progress("write", min(start + _WRITE_CLUSTERS, len(found)), len(found))
+
+
+def _profiles_in_bulk(
+    load: ResolutionLoad,
+    found: Sequence[Cluster],
+    ids: Sequence[str],
+    source_rank: Callable[[str], int],
+    progress: Progress,
+) -> None:
+    """`_write_profiles` of a first resolution, in bulk: every profile and
+    link is new, so nothing is compared with what was stored (no lineage,
+    merge or split to count)."""
+    for start in range(0, len(found), _WRITE_CLUSTERS):
+        part = slice(start, start + _WRITE_CLUSTERS)
+        chunk, named = found[part], ids[part]
+        summaries = [summarise(c, pid, source_rank) for c, pid in zip(chunk, named, strict=True)]
+        load.profiles(summaries, cluster_links(chunk, named))
         progress("write", min(start + _WRITE_CLUSTERS, len(found)), len(found))
 
 

@@ -361,13 +361,16 @@ def changed_links(
     found: Sequence[Cluster], ids: Sequence[str], previous: dict[str, Link]
 ) -> list[Link]:
     """The links that differ from what is stored (only those are rewritten)."""
-    changed = []
-    for cluster, profile_id in zip(found, ids, strict=True):
-        for key, (rule, via, via_record) in cluster.links.items():
-            link = Link(key, profile_id, rule, via, via_record)
-            if previous.get(key) != link:
-                changed.append(link)
-    return changed
+    return [link for link in cluster_links(found, ids) if previous.get(link.record) != link]
+
+
+def cluster_links(found: Sequence[Cluster], ids: Sequence[str]) -> list[Link]:
+    """Each record's link to its cluster's profile (`ids`: the clusters')."""
+    return [
+        Link(key, profile_id, *how)
+        for cluster, profile_id in zip(found, ids, strict=True)
+        for key, how in cluster.links.items()
+    ]
 
 
 def summarise(
