@@ -105,6 +105,10 @@ class GraphBackend(ABC):
         has one (None otherwise). The new nodes' ids must be read back."""
         return None
 
+    def start_compacting_log(self) -> None:  # noqa: B027 - optional: most engines keep no log
+        """Start compacting the engine's log of writes, if it keeps one, after
+        a write of most of the graph (nothing here)."""
+
     def discard_graph(self) -> None:
         """Delete a graph whose bulk load failed (only engines that build in bulk)."""
         raise NotImplementedError

@@ -382,6 +382,9 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         except BaseException:
             load.abandon()
             raise
+        # With the load before it, most of the graph was just written: its log
+        # is compacted while the command ends, not after (`compact_log`).
+        self.backend.start_compacting_log()
 
     def _any_match_edge(self) -> bool:
         # Counted by type without labels: the engines read the count they

@@ -7,8 +7,12 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from directory.settings import Settings
+from graph import falkordb_backend
 from graph.embedded import open_embedded, process_running
+from graph.falkordb_backend import FalkorDBBackend
 from graph.schema import ensure_schema
 from graph.store import GraphWriter
 from tests.helpers import load, profile_of, rec
@@ -35,6 +39,39 @@ def test_restart_keeps_every_record(tmp_path: Path, settings: Settings) -> None:
     try:
         assert again.counts()["records"] == 30
         assert profile_of(again, "crm", "7") == profile
+    finally:
+        again.backend.close()
+
+
+def test_the_log_is_compacted_when_much_was_written_since_its_last_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last client out rewrites the append-only file as a snapshot, but
+    not for a few writes (they replay at once); one started meanwhile in the
+    background is waited for, not done twice."""
+    writer = _writer(tmp_path)
+    backend = writer.backend
+    assert isinstance(backend, FalkorDBBackend)
+
+    def rewrites() -> int:
+        return int(backend._db.connection.info("persistence")["aof_rewrites"])
+
+    backend.compact_log()
+    done = rewrites()
+    writer.set_setting("note", "a few bytes")
+    backend.compact_log()
+    assert rewrites() == done
+    monkeypatch.setattr(falkordb_backend, "_SMALL_LOG_BYTES", 1)
+    backend.compact_log()
+    assert rewrites() == done + 1
+    writer.set_setting("note", "more")
+    backend.start_compacting_log()
+    backend.compact_log()
+    assert rewrites() == done + 2
+    backend.close()
+    again = _writer(tmp_path)
+    try:
+        assert again.setting("note") == "more"
     finally:
         again.backend.close()
 
