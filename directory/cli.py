@@ -181,7 +181,7 @@ def ingest(files: tuple[str, ...], fmt: str, bulk: bool) -> None:
                     ingest_lines(
                         writer, _parse(handle, name, fmt, settings), settings=settings,
                         origin=name, report=report, on_batch=partial(progress.advance, task),
-                        resolve_now=not bulk,
+                        resolve_now=not bulk, keep=_PROCESS.keep,
                     )  # fmt: skip
         _print_report(report, resolved=not bulk)
         if bulk:

@@ -97,17 +97,21 @@ def ingest_lines(
     report: IngestReport | None = None,
     on_batch: Callable[[int], None] | None = None,
     resolve_now: bool = True,
+    keep: Callable[[object], None] | None = None,
 ) -> IngestReport:
     """Ingest parsed lines in batches; `on_batch(n)` is told how many were read.
 
     `resolve_now=False` (a bulk load) only writes the records, with their
     identifiers' generic status, IP leases and skill evidence: profiles are left
     to one batch resolution afterwards (`resolvers.batch.resolve_all`), which
-    decides the same, sooner than resolving each batch as it comes."""
+    decides the same, sooner than resolving each batch as it comes. `keep`
+    takes a bulk load's working objects instead of their being freed here (a
+    command that exits next leaves them to the system: `resolve_all`'s)."""
     report = report or IngestReport()
     loaded = not resolve_now and _load_new_graph(
-        writer, lines, settings=settings, origin=origin, report=report, on_batch=on_batch
-    )
+        writer, lines, settings=settings, origin=origin, report=report, on_batch=on_batch,
+        keep=keep,
+    )  # fmt: skip
     if not loaded:
         prepare = writer.backend.prepared
         for batch in _read_ahead(_batches(lines, settings.batch_size, origin, prepare)):
@@ -143,6 +147,7 @@ def _load_new_graph(
     origin: str,
     report: IngestReport,
     on_batch: Callable[[int], None] | None,
+    keep: Callable[[object], None] | None,
 ) -> bool:
     """A bulk load into a graph that holds nothing yet, built at once
     (`GraphWriter.loading_records`); then what `write_batch` adds besides the
@@ -159,6 +164,8 @@ def _load_new_graph(
                 if on_batch is not None:
                     on_batch(batch.read)
         load.complete(writer, report)
+    if keep is not None:
+        keep(load)
     return True
 
 
