@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
@@ -127,39 +127,43 @@ class Columns:
         read = _Read(records)
         names: dict[str, int] = {}
         self.given = _Text.spread(read.given, names, letters=True)
-        self.family_last = _Text.of(read.family_last, names, letters=True)
+        # The family name's parts, from its distinct values (a tenth of the records').
+        family = read.family
+        self.family_last = _Text.spread(family.of(lambda f: f[-1] if f else None), names,
+                                        letters=True)  # fmt: skip
         self.names = len(names)
         self.nicknames = np.unique(
             np.array([x * self.names + y for x, y in nickname_pairs(names)], dtype=np.int64)
         )
-        self.one_family = np.array([len(f) == 1 for f in read.family])
+        self.one_family = family.each(lambda f: len(f) == 1, np.bool_)
         # A family name of two or three words: its first and middle words (the
         # last is `family_last`); one of more words is bounded by the best weight.
-        self.family_first = _Text.of(
-            [f[0] if len(f) > 1 else None for f in read.family], names, letters=True
+        self.family_first = _Text.spread(
+            family.of(lambda f: f[0] if len(f) > 1 else None), names, letters=True
         )
-        self.family_middle = _Text.of(
-            [f[1] if len(f) == 3 else None for f in read.family], names, letters=True
+        self.family_middle = _Text.spread(
+            family.of(lambda f: f[1] if len(f) == 3 else None), names, letters=True
         )
-        self.few_family = np.array([len(f) <= 3 for f in read.family])
-        self.family_whole = _Text.spread(read.family_whole, {})
+        self.few_family = family.each(lambda f: len(f) <= 3, np.bool_)
+        self.family_whole = _Text.spread(family.of(lambda f: " ".join(f) if f else None), {})
         others: dict[str, int] = {}
-        self.birth = _Text.of(read.birth_date, others, bags=True)
-        dates = [d or "00000000" for d in read.birth_date]
-        self.year = np.array([int(d[:4]) for d in dates], dtype=np.int64)
-        self.month = np.array([int(d[4:6]) for d in dates], dtype=np.int64)
-        self.day = np.array([int(d[6:8]) for d in dates], dtype=np.int64)
+        self.birth = _Text.spread(read.birth_date, others, bags=True)
+        date = read.birth_date.of(lambda d: d or "00000000")
+        self.year = date.each(lambda d: int(d[:4]), np.int64)
+        self.month = date.each(lambda d: int(d[4:6]), np.int64)
+        self.day = date.each(lambda d: int(d[6:8]), np.int64)
         self.id_type, ids = _one_id(records)
         self.id_value = _Text.of(ids, others, bags=True)
         self.street_number = _Text.spread(read.street_number, others)
-        self.address = _Text.of(read.address, others, letters=True)
+        self.address = _Text.spread(read.address, others, letters=True)
         self.postcode = _Text.spread(read.postcode, others)
         self.city = _Text.spread(read.city, others, letters=True)
+        emails = _present(records, "emails")
         self.present = {  # bounded by their best level when both records have them
-            "email": np.array([bool(f.emails) for f in records]),
-            "phone": np.array([bool(f.phones) for f in records]),
-            "handle": np.array([bool(f.handles or f.emails) for f in records]),
-            "ip": np.array([bool(f.ips) for f in records]),
+            "email": emails,
+            "phone": _present(records, "phones"),
+            "handle": _present(records, "handles") | emails,
+            "ip": _present(records, "ips"),
         }
 
 
@@ -464,28 +468,19 @@ class Bounds(Columns):
 
 
 class _Read:
-    """The records' fields the columns are made of, read in one pass; those
-    spread whole (`_Text.spread`) factorized."""
+    """The records' fields the columns are made of, read in one pass and
+    factorized (`_Factorized`)."""
 
     def __init__(self, records: Sequence[Features]) -> None:
         read = attrgetter(*_COLUMNS)
         columns: list[tuple[Any, ...]] = (
             list(zip(*map(read, records), strict=True)) if records else [()] * len(_COLUMNS)
         )
-        self.family: tuple[tuple[str, ...], ...] = columns[1]
-        self.family_last: tuple[str | None, ...] = columns[2]
-        self.birth_date: tuple[str | None, ...] = columns[3]
-        self.address: tuple[str | None, ...] = columns[4]
-        self.given = _factorized(columns[0])
-        # A family name whole (None when there is none).
-        self.family_whole = _factorized([" ".join(f) if f else None for f in self.family])
-        self.street_number = _factorized(columns[5])
-        self.postcode = _factorized(columns[6])
-        self.city = _factorized(columns[7])
+        self.given, self.family, self.birth_date, self.address, self.street_number, \
+            self.postcode, self.city = map(_factorized, columns)  # fmt: skip
 
 
-_COLUMNS = ("given", "family", "family_last", "birth_date", "address", "street_number",
-            "postcode", "city")  # fmt: skip
+_COLUMNS = ("given", "family", "birth_date", "address", "street_number", "postcode", "city")
 
 
 _threads = -1  # rapidfuzz's threads: every core, but one in each forked copy
@@ -500,11 +495,21 @@ class _Factorized(NamedTuple):
     """Values as the distinct ones, in order of first appearance, and where
     each value is among them."""
 
-    distinct: list[str | None]
+    distinct: list[Any]
     where: Ints
 
+    def of(self, part: Callable[[Any], str | None]) -> _Factorized:
+        """`part` of each value, factorized: computed once per distinct value."""
+        inner = _factorized([part(value) for value in self.distinct])
+        return _Factorized(inner.distinct, inner.where[self.where])
 
-def _factorized(values: Sequence[str | None]) -> _Factorized:
+    def each(self, value: Callable[[Any], Any], dtype: type[np.generic]) -> npt.NDArray[Any]:
+        """`value` of each value, as an array: computed once per distinct value."""
+        found: npt.NDArray[Any] = np.array([value(v) for v in self.distinct], dtype=dtype)
+        return found[self.where]
+
+
+def _factorized(values: Sequence[Hashable]) -> _Factorized:
     """The values factorized, in C loops (`dict.fromkeys`, `map`)."""
     distinct = list(dict.fromkeys(values))
     position = {value: i for i, value in enumerate(distinct)}
@@ -515,17 +520,23 @@ def _factorized(values: Sequence[str | None]) -> _Factorized:
 def _one_id(records: Sequence[Features]) -> tuple[Ints, list[str | None]]:
     """Each record's personal id type (a number; -1 none, `_MANY` several) and
     value (of a record with one)."""
+    ids = list(map(attrgetter("ids"), records))
+    count = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    kind = np.where(count > 1, _MANY, -1)
+    one = np.flatnonzero(count == 1).tolist()
+    only = [next(iter(ids[i])) for i in one]
     types: dict[str, int] = {}
-    kind = np.full(len(records), -1, dtype=np.int64)
+    kind[one] = [types.setdefault(type_, len(types)) for type_, _ in only]
     values: list[str | None] = [None] * len(records)
-    for i, f in enumerate(records):
-        if len(f.ids) == 1:
-            ((type_, value),) = f.ids
-            kind[i] = types.setdefault(type_, len(types))
-            values[i] = value
-        elif f.ids:
-            kind[i] = _MANY
+    for i, (_, value) in zip(one, only, strict=True):
+        values[i] = value
     return kind, values
+
+
+def _present(records: Sequence[Features], field: str) -> Bools:
+    """Whether each record has any value of `field`."""
+    have = map(bool, map(attrgetter(field), records))
+    return np.fromiter(have, dtype=np.bool_, count=len(records))
 
 
 class _Measure:
