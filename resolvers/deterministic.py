@@ -101,9 +101,8 @@ class Clustering:
         _join_partners(self._groups, added)
         by_key, ways, rank = self._by_key, self._ways, self._rank
         result, first = [], []  # the clusters, and the place of each one's oldest record
-        for members in self._groups.member_lists():
-            if len(members) == 1:  # most: its own seed
-                key = members[0]
+        for key, members in self._groups.groups():
+            if members is None:  # most: alone, its own seed
                 result.append(Cluster((by_key[key],), {key: _SEEDED}))
                 first.append(rank[key])
                 continue
@@ -180,20 +179,24 @@ def _judged(
 
 
 class _Groups:
-    """Union-find over record keys that refuses a join across a 'different'."""
+    """Union-find over record keys that refuses a join across a 'different'.
+    Most records of a million stay alone: a group of one has no entry under
+    `_parent` and no list of members (None), which took 2 s to make."""
 
     def __init__(self, by_key: dict[str, RecordRow], apart: dict[str, set[str]]) -> None:
         self._by_key = by_key
-        self._parent = {key: key for key in by_key}
-        self._members: dict[str, list[str]] = {key: [key] for key in by_key}
+        self._parent: dict[str, str] = {}  # of each key joined under another
+        # Per group's root, in the order of the keys: its keys, None for itself alone.
+        self._members: dict[str, list[str] | None] = dict.fromkeys(by_key)
         self._apart = apart
 
     def find(self, key: str) -> str:
+        parent = self._parent
         root = key
-        while self._parent[root] != root:
-            root = self._parent[root]
-        while self._parent[key] != root:  # path compression
-            self._parent[key], key = root, self._parent[key]
+        while root in parent:
+            root = parent[root]
+        while key != root:  # path compression
+            parent[key], key = root, parent[key]
         return root
 
     def join(self, a: str, b: str) -> bool:
@@ -201,17 +204,21 @@ class _Groups:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        members = self._members
-        small, big = (rb, ra) if len(members[rb]) < len(members[ra]) else (ra, rb)
+        small, big = (rb, ra) if len(self._of(rb)) < len(self._of(ra)) else (ra, rb)
         if self._apart and any(
-            self.find(other) == big
-            for key in self._members[small]
-            for other in self._apart.get(key, ())
+            self.find(other) == big for key in self._of(small) for other in self._apart.get(key, ())
         ):
             return False
         self._parent[small] = big
-        self._members[big].extend(self._members.pop(small))
+        members = self._members
+        group = members[big]
+        if group is None:
+            group = members[big] = [big]
+        group.extend(members.pop(small) or [small])
         return True
+
+    def _of(self, root: str) -> list[str]:
+        return self._members[root] or [root]
 
     def join_lease(self, key: str, holder: str, account: str) -> bool:
         """Join a record leased to `account` to a record carrying it, unless the
@@ -221,7 +228,7 @@ class _Groups:
         if tenant == home:
             return True
         kind = account.split(":", 1)[0] + ":"
-        carried = (k for m in self._members[tenant] for k in self._by_key[m].linking_keys)
+        carried = (k for m in self._of(tenant) for k in self._by_key[m].linking_keys)
         if any(k.startswith(kind) and k != account for k in carried):
             return False
         names, home_names = self._names(tenant), self._names(home)
@@ -231,10 +238,14 @@ class _Groups:
         return self.join(key, holder)
 
     def _names(self, root: str) -> list[str]:
-        return [name for k in self._members[root] if (name := self._by_key[k].name)]
+        return [name for k in self._of(root) if (name := self._by_key[k].name)]
 
     def join_all(self, keys: Sequence[str]) -> None:
         """Join records sharing a value: each to the first earlier group that accepts it."""
+        if not self._apart:  # every join is made: the same joins, without the roots' list
+            for key in keys[1:]:
+                self.join(keys[0], key)
+            return
         roots: list[str] = []
         for key in keys:
             if not any(self.join(root, key) for root in roots):
@@ -242,11 +253,12 @@ class _Groups:
             roots = list(dict.fromkeys(self.find(root) for root in roots))
 
     def components(self) -> list[set[str]]:
-        return [set(members) for members in self._members.values()]
+        return [{root} if keys is None else set(keys) for root, keys in self.groups()]
 
-    def member_lists(self) -> Iterable[list[str]]:
-        """`components` as they are kept (not to be changed)."""
-        return self._members.values()
+    def groups(self) -> Iterable[tuple[str, list[str] | None]]:
+        """Each group's root and its keys (None: the root alone), in the order
+        of the roots' keys (not to be changed)."""
+        return self._members.items()
 
 
 def _age(record: RecordRow) -> tuple[str, str]:
