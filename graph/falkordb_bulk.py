@@ -35,6 +35,8 @@ _MAX_QUERY_BYTES = 64 << 20
 # load in 16 MB queries took longer; not measured further).
 _ADDING_QUERY_BYTES = 16 << 20
 
+_EDGES_AT_ONCE = 10_000  # `edges_between` checks a query's size after so many
+
 Send = Callable[[list[Any]], None]  # the GRAPH.BULK arguments after the graph's name
 
 
@@ -67,6 +69,11 @@ def texts_bytes(values: Sequence[str | None]) -> bytes:
     if text.count("\x00") != len(values):  # one each: a text's end, or None's type
         raise ValueError("a text with a NUL character cannot be bulk-loaded")
     return text.encode()
+
+
+def ends_bytes(start: int, end: int) -> bytes:
+    """An edge's ends, by their nodes' ids, as GRAPH.BULK reads them."""
+    return _ENDS.pack(start, end)
 
 
 class Node:
@@ -160,15 +167,19 @@ class BulkGraph:
         self._add(blob, properties)
         self._edges += 1
 
-    def edge_between(self, edge_type: str, start: int, end: int, properties: bytes) -> None:
-        """Add an edge between two nodes of the graph by their ids, with its
-        properties encoded already (`value_bytes` of each, in the declared
-        order): the way for the many edges of a resolution, whose constant
-        values are encoded once (a million edges took 7 s through `edge`)."""
-        entity = _ENDS.pack(start, end) + properties
-        self._types[edge_type].packed.append(entity)
-        self._bytes += len(entity)
-        self._edges += 1
+    def edges_between(self, edge_type: str, edges: Sequence[bytes]) -> None:
+        """Add edges between nodes of the graph, each its ends' ids
+        (`ends_bytes`) and its properties encoded already (`value_bytes` of
+        each, in the declared order), sending what fills a query as it goes:
+        the way for the many edges of a resolution, whose constant values are
+        encoded once (a million edges took 7 s one at a time through `edge`)."""
+        blob = self._types[edge_type]
+        for start in range(0, len(edges), _EDGES_AT_ONCE):
+            part = edges[start : start + _EDGES_AT_ONCE]
+            blob.packed += part
+            self._bytes += sum(map(len, part))
+            self._edges += len(part)
+            self.flush_if_full()
 
     def flush_if_full(self) -> None:
         """Send the pending entities if they make a query's worth (call it

@@ -15,7 +15,7 @@ from typing import Any
 from graph.backend import Reads, Row, Statement, T
 from graph.errors import GraphError
 from graph.expertise import ExpertiseStore
-from graph.falkordb_bulk import BulkGraph, Node, texts_bytes, value_bytes
+from graph.falkordb_bulk import BulkGraph, Node, ends_bytes, texts_bytes, value_bytes
 from graph.judgements import JudgementStore, review_priority
 from graph.model import (
     LINKING_STRENGTHS,
@@ -196,22 +196,25 @@ class ResolutionLoad:
         edges.edge_type("MATCHED", match)
         edges.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
         now = value_bytes(self.now)
-        rules: dict[str, bytes] = {}  # a few rules, a million links
-        for link in self._links:
-            rule = rules.get(link.rule) or rules.setdefault(link.rule, value_bytes(link.rule))
-            properties = rule + value_bytes(link.via) + value_bytes(link.via_record) + now
-            edges.edge_between("IN", records[link.record], profiles[link.profile_id], properties)
-            edges.flush_if_full()
+        rules = {rule: value_bytes(rule) for rule in {link.rule for link in self._links}}
+        alone = value_bytes(None) * 2 + now  # no via, no via record: most links
+        edges.edges_between("IN", [
+            ends_bytes(records[link.record], profiles[link.profile_id]) + rules[link.rule]
+            + (alone if link.via is None and link.via_record is None
+               else value_bytes(link.via) + value_bytes(link.via_record) + now)
+            for link in self._links
+        ])  # fmt: skip
         model_now = value_bytes(self.model) + now
         size = self._profile_sizes()
-        for label, e in self._matches:
-            properties = b"".join(map(value_bytes, (e.weight, e.probability, e.reason))) + model_now
-            if label == "REVIEW":  # its priority, as `refresh_review` sets it
-                properties += value_bytes(
-                    review_priority(e.probability, size(e.left), size(e.right))
-                )
-            edges.edge_between(label, records[e.left], records[e.right], properties)
-            edges.flush_if_full()
+        for label in ("MATCHED", "REVIEW"):
+            edges.edges_between(label, [
+                ends_bytes(records[e.left], records[e.right])
+                + b"".join(map(value_bytes, (e.weight, e.probability, e.reason))) + model_now
+                # a review candidate's priority, as `refresh_review` sets it
+                + (value_bytes(review_priority(e.probability, size(e.left), size(e.right)))
+                   if label == "REVIEW" else b"")
+                for kind, e in self._matches if kind == label
+            ])  # fmt: skip
         edges.finish()
 
     def _profile_sizes(self) -> Callable[[str], int]:
