@@ -193,8 +193,8 @@ class _Groups:
     def find(self, key: str) -> str:
         parent = self._parent
         root = key
-        while root in parent:
-            root = parent[root]
+        while (up := parent.get(root)) is not None:
+            root = up
         while key != root:  # path compression
             parent[key], key = root, parent[key]
         return root
@@ -204,13 +204,15 @@ class _Groups:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        small, big = (rb, ra) if len(self._of(rb)) < len(self._of(ra)) else (ra, rb)
+        members = self._members
+        in_a, in_b = members[ra], members[rb]  # None: alone
+        size_a, size_b = len(in_a) if in_a else 1, len(in_b) if in_b else 1
+        small, big = (rb, ra) if size_b < size_a else (ra, rb)
         if self._apart and any(
             self.find(other) == big for key in self._of(small) for other in self._apart.get(key, ())
         ):
             return False
         self._parent[small] = big
-        members = self._members
         group = members[big]
         if group is None:
             group = members[big] = [big]
