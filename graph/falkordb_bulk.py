@@ -17,9 +17,10 @@ numbered blob by blob, after the nodes of the queries before it.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from graph.errors import GraphError
@@ -167,15 +168,15 @@ class BulkGraph:
         self._add(blob, properties)
         self._edges += 1
 
-    def edges_between(self, edge_type: str, edges: Sequence[bytes]) -> None:
+    def edges_between(self, edge_type: str, edges: Iterable[bytes]) -> None:
         """Add edges between nodes of the graph, each its ends' ids
         (`ends_bytes`) and its properties encoded already (`value_bytes` of
-        each, in the declared order), sending what fills a query as it goes:
+        each, in the declared order), sending each query's worth as it fills:
         the way for the many edges of a resolution, whose constant values are
-        encoded once (a million edges took 7 s one at a time through `edge`)."""
-        blob = self._types[edge_type]
-        for start in range(0, len(edges), _EDGES_AT_ONCE):
-            part = edges[start : start + _EDGES_AT_ONCE]
+        encoded once (a million edges took 7 s one at a time through `edge`).
+        Given lazily, the next are encoded while the engine takes a query in."""
+        blob, each = self._types[edge_type], iter(edges)
+        while part := list(itertools.islice(each, _EDGES_AT_ONCE)):
             blob.packed += part
             self._bytes += sum(map(len, part))
             self._edges += len(part)

@@ -198,23 +198,23 @@ class ResolutionLoad:
         now = value_bytes(self.now)
         rules = {rule: value_bytes(rule) for rule in {link.rule for link in self._links}}
         alone = value_bytes(None) * 2 + now  # no via, no via record: most links
-        edges.edges_between("IN", [
+        edges.edges_between("IN", (
             ends_bytes(records[link.record], profiles[link.profile_id]) + rules[link.rule]
             + (alone if link.via is None and link.via_record is None
                else value_bytes(link.via) + value_bytes(link.via_record) + now)
             for link in self._links
-        ])  # fmt: skip
+        ))  # fmt: skip
         model_now = value_bytes(self.model) + now
         size = self._profile_sizes()
         for label in ("MATCHED", "REVIEW"):
-            edges.edges_between(label, [
+            edges.edges_between(label, (
                 ends_bytes(records[e.left], records[e.right])
                 + b"".join(map(value_bytes, (e.weight, e.probability, e.reason))) + model_now
                 # a review candidate's priority, as `refresh_review` sets it
                 + (value_bytes(review_priority(e.probability, size(e.left), size(e.right)))
                    if label == "REVIEW" else b"")
                 for kind, e in self._matches if kind == label
-            ])  # fmt: skip
+            ))  # fmt: skip
         edges.finish()
 
     def _profile_sizes(self) -> Callable[[str], int]:
