@@ -27,7 +27,7 @@ from rich.progress import (
 
 from directory.auth import Role, create_key
 from directory.graph_access import graph_session
-from directory.ingest import IngestReport, ingest_lines
+from directory.ingest import IngestReport, ingest_lines, record_for_bulk_load
 from directory.priority import source_rank
 from directory.settings import Settings, get_settings
 from graph.errors import GraphConfigurationError, GraphUnavailableError
@@ -179,7 +179,7 @@ def ingest(files: tuple[str, ...], fmt: str, bulk: bool) -> None:
                 task = progress.add_task(name, total=total)
                 with _open(name) as handle:
                     ingest_lines(
-                        writer, _parse(handle, name, fmt, settings), settings=settings,
+                        writer, _parse(handle, name, fmt, settings, bulk=bulk), settings=settings,
                         origin=name, report=report, on_batch=partial(progress.advance, task),
                         resolve_now=not bulk, keep=_PROCESS.keep,
                     )  # fmt: skip
@@ -218,10 +218,15 @@ def _open(name: str) -> IO[str]:
         raise click.ClickException(f"cannot read {name}: {error.strerror}") from error
 
 
-def _parse(handle: IO[str], name: str, fmt: str, settings: Settings) -> Iterator[ParsedLine]:
+def _parse(
+    handle: IO[str], name: str, fmt: str, settings: Settings, *, bulk: bool
+) -> Iterator[ParsedLine]:
     if fmt == "csv" or (fmt == "auto" and name.lower().endswith(".csv")):
         return iter_csv(handle, default_region=settings.default_region)
-    return iter_jsonl_parallel(handle, default_region=settings.default_region)
+    # A bulk load has the parsing processes encode what it writes of each
+    # record (wasted, and harmless, when the graph holds records already).
+    prepare = record_for_bulk_load if bulk else None
+    return iter_jsonl_parallel(handle, default_region=settings.default_region, prepare=prepare)
 
 
 def _print_report(report: IngestReport, *, resolved: bool = True) -> None:

@@ -25,7 +25,7 @@ from directory.settings import Settings
 from graph.backend import Reads
 from graph.judgements import JUDGED
 from graph.model import LINKING_STRENGTHS, BatchStart, MatchingRow, RecordRow, RecordState
-from graph.store import GraphWriter, RecordLoad
+from graph.store import GraphWriter, RecordForLoad, RecordLoad, record_for_load
 from resolvers.batch import Loaded
 from resolvers.explain import ModelCache
 from resolvers.identifiers import strength
@@ -182,7 +182,7 @@ class _Load:
         self.rows: list[MatchingRow] = []  # as the batch resolver will read them
 
     def add(self, batch: Batch, report: IngestReport) -> None:
-        again = {row["key"] for row in self.records.add(batch.rows)}
+        again = set(self.records.add(batch.for_load))
         if again:
             self.again.append(batch.only(again))
         new = len(batch.records) - len(again)
@@ -250,44 +250,43 @@ class Batch:
     read: int
     rejected: list[Rejection]
     records: list[Record]
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]]  # none for a bulk load (`for_load` instead)
     prepared_rows: object  # `rows` as the graph sends them (a quarter of the write's time)
     resolution_rows: list[RecordRow]  # as if new; stored state is added under the lock
     evidence: list[dict[str, Any]]  # per record: the skills it is evidence of
+    for_load: list[RecordForLoad]  # for a bulk load only (`RecordLoad.add`)
 
     @staticmethod
     def of(
         parsed: Sequence[ParsedLine], origin: str, prepare: Callable[[Any], object] | None
     ) -> Batch:
         """Sort a chunk of parsed lines into records to write and rejections;
-        `prepare` None: for a bulk load (neither prepared nor resolution rows)."""
-        latest: dict[str, Record] = {}
+        `prepare` None: for a bulk load (records for `RecordLoad.add`: made by
+        the parsing process, if it was asked to, `record_for_bulk_load`)."""
+        latest: dict[str, tuple[Record, Any]] = {}  # with what the parsing process made of it
         rejected = []
         for line in parsed:
             if line.record is None:
                 rejected.append(Rejection(origin, line.line, line.error or "invalid"))
             else:
-                latest[line.record.key] = line.record
-        records = list(latest.values())
+                latest[line.record.key] = line.record, line.prepared
+        records = [record for record, _ in latest.values()]
+        evidence = [_evidence_row(r) for r in records]
+        if prepare is None:
+            for_load = [made or record_for_bulk_load(r) for r, made in latest.values()]
+            return Batch(len(parsed), rejected, records, [], None, [], evidence, for_load)
         rows = [_record_row(r) for r in records]
-        return Batch(
-            len(parsed),
-            rejected,
-            records,
-            rows,
-            prepare(rows) if prepare else None,
-            # New records' rows: what resolution reads of them once written.
-            [arriving_row(r, {}).for_resolution() for r in records] if prepare else [],
-            [_evidence_row(r) for r in records],
-        )
+        # New records' resolution rows: what resolution reads of them once written.
+        resolution = [arriving_row(r, {}).for_resolution() for r in records]
+        return Batch(len(parsed), rejected, records, rows, prepare(rows), resolution, evidence, [])
 
     def only(self, keys: Set[str]) -> Batch:
-        """The batch's records of these keys (nothing read, nothing rejected)."""
+        """The batch's records of these keys, with their rows (nothing read,
+        nothing rejected)."""
         kept = [i for i, record in enumerate(self.records) if record.key in keys]
-        return Batch(
-            0, [], [self.records[i] for i in kept], [self.rows[i] for i in kept], None, [],
-            [self.evidence[i] for i in kept],
-        )  # fmt: skip
+        records = [self.records[i] for i in kept]
+        rows = [self.rows[i] for i in kept] if self.rows else [_record_row(r) for r in records]
+        return Batch(0, [], records, rows, None, [], [self.evidence[i] for i in kept], [])
 
 
 def _batches(
@@ -520,6 +519,12 @@ def _record_row(record: Record) -> dict[str, Any]:
             for identifier in record.identifiers
         ],
     }
+
+
+def record_for_bulk_load(record: Record) -> RecordForLoad:
+    """The record as a bulk load adds it (`RecordLoad.add`); the parsing
+    process makes it (`resolvers.parallel`), where this one had no core to spare."""
+    return record_for_load(_record_row(record))
 
 
 def _evidence_row(record: Record) -> dict[str, Any]:

@@ -75,6 +75,29 @@ _PAGE_OF_IDS = 100_000
 _NAMES_KEPT = 64  # per identifier, as many as resolution samples (at least)
 
 
+# A record as a bulk load adds it (`record_for_load`): its key, its name, its
+# node's properties but the load's stamps, and per identifier its key, its
+# node's properties, whether it links records, and its edge's `seen_at`.
+# Plain tuples: the parsing process makes them, and they cross cheaply.
+IdentifierForLoad = tuple[str, bytes, bool, bytes]
+RecordForLoad = tuple[str, str | None, bytes, tuple[IdentifierForLoad, ...]]
+_NOT_GENERIC = value_bytes(False)
+
+
+def record_for_load(row: Mapping[str, Any]) -> RecordForLoad:
+    """A record row (`GraphWriter.upsert_records`) encoded for `RecordLoad.add`:
+    all of it but what the load adds (its time). Most of a bulk load's
+    encoding, done beside it (`resolvers.parallel`)."""
+    texts = texts_bytes([row[f] for f in _RECORD_TEXTS])
+    properties = texts + value_bytes(row["topics"]) + texts_bytes([row["attributes"]])
+    identifiers = tuple(
+        (ident["key"], texts_bytes([ident[f] for f in _IDENTIFIER_FIELDS]) + _NOT_GENERIC,
+         ident["strength"] in LINKING_STRENGTHS, value_bytes(ident["seen_at"]))
+        for ident in row["identifiers"]
+    )  # fmt: skip
+    return row["key"], row["name"], properties, identifiers
+
+
 class RecordLoad:
     """Records going into a new graph in bulk (`GraphWriter.loading_records`),
     stored as `upsert_records` stores new ones."""
@@ -84,34 +107,34 @@ class RecordLoad:
         bulk.label("Record", [*_RECORD_FIELDS, "ingested_at", "updated_at"])
         bulk.label("Identifier", [*_IDENTIFIER_FIELDS, "generic"])
         bulk.edge_type("HAS", ["first_seen", "last_seen", "seen_at"])
-        # Ingested and updated; first and last seen. Encoded once, with the
-        # other constant values: a load encodes a few values for each of many.
+        # Ingested and updated; first and last seen: the load's time.
         self._stamps = value_bytes(now) * 2
-        self._not_generic = value_bytes(False)
         self.records: dict[str, Node] = {}  # by key
         self._identifiers: dict[str, Node] = {}
         # Per linking identifier: how many records carry it, and the first
         # names they have (what `GraphWriter.identifier_usage` would read).
         self._carriers: dict[str, list[Any]] = {}
 
-    def add(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add new records' rows; those already in the load are left out and
-        returned (to be written as updates once the load is in)."""
+    def add(self, records: Sequence[RecordForLoad]) -> list[str]:
+        """Add new records (`record_for_load`); the keys of those already in
+        the load are returned, the records left out (to be written as updates
+        once the load is in)."""
         again = []
-        for row in rows:
-            if row["key"] in self.records:
-                again.append(row)
+        stamps, bulk, identifiers = self._stamps, self._bulk, self._identifiers
+        for key, name, properties, carried in records:
+            if key in self.records:
+                again.append(key)
                 continue
-            texts = texts_bytes([row[f] for f in _RECORD_TEXTS])
-            rest = value_bytes(row["topics"]) + texts_bytes([row["attributes"]]) + self._stamps
-            record = self.records[row["key"]] = self._bulk.encoded_node("Record", texts + rest)
-            for ident in row["identifiers"]:
-                node = self._identifier(ident)
-                if ident["strength"] in LINKING_STRENGTHS:
-                    self._carried(ident["key"], row["name"])
-                seen = self._stamps + value_bytes(ident["seen_at"])
-                self._bulk.encoded_edge("HAS", record, node, seen)
-            self._bulk.flush_if_full()
+            record = self.records[key] = bulk.encoded_node("Record", properties + stamps)
+            for ident_key, ident_properties, linking, seen_at in carried:
+                node = identifiers.get(ident_key)
+                if node is None:
+                    node = bulk.encoded_node("Identifier", ident_properties)
+                    identifiers[ident_key] = node
+                if linking:
+                    self._carried(ident_key, name)
+                bulk.encoded_edge("HAS", record, node, stamps + seen_at)
+            bulk.flush_if_full()
         return again
 
     def usage(self, max_names: int) -> list[IdentifierUsage]:
@@ -138,14 +161,6 @@ class RecordLoad:
         carried[0] += 1
         if name is not None and len(carried) <= _NAMES_KEPT:
             carried.append(name)
-
-    def _identifier(self, ident: dict[str, Any]) -> Node:
-        node = self._identifiers.get(ident["key"])
-        if node is None:
-            values = texts_bytes([ident[name] for name in _IDENTIFIER_FIELDS])
-            node = self._bulk.encoded_node("Identifier", values + self._not_generic)
-            self._identifiers[ident["key"]] = node
-        return node
 
 
 class ResolutionLoad:

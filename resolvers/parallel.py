@@ -1,4 +1,4 @@
-"""Parse JSONL in a worker process, so that parsing (Python work) runs beside
+"""Parse JSONL in worker processes, so that parsing (Python work) runs beside
 resolution and the graph server instead of taking turns with them."""
 
 from __future__ import annotations
@@ -6,10 +6,16 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
 
+from resolvers.model import Record
 from resolvers.records import ParsedLine, iter_jsonl
+
+# Two: a bulk load has them also make what it writes of each record (`prepare`),
+# more than one process keeps up with.
+WORKERS = 2
 
 
 def iter_jsonl_parallel(
@@ -18,17 +24,20 @@ def iter_jsonl_parallel(
     default_region: str | None = None,
     chunk_size: int = 1000,
     in_flight: int = 4,
+    prepare: Callable[[Record], Any] | None = None,
 ) -> Iterator[ParsedLine]:
-    """`iter_jsonl`, with the parsing done in one worker process, in order;
-    `lines` as a text file gives them (no line break inside a line)."""
+    """`iter_jsonl`, with the parsing done in worker processes, in order;
+    `lines` as a text file gives them (no line break inside a line).
+    `prepare`, if given, is called there on each record, and its result handed
+    over with it (`ParsedLine.prepared`): work this process is spared."""
     # forkserver: forking a process that already holds threads and sockets is unsafe.
     context = multiprocessing.get_context("forkserver")
-    # The cycle collector off in the worker: parsed records hold no cycles, and
+    # The cycle collector off in the workers: parsed records hold no cycles, and
     # it walked them again and again (parsing and pickling took a third longer).
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=gc.disable) as pool:
+    with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=gc.disable) as pool:
         pending: deque[Future[list[ParsedLine]]] = deque()
         for first_line, chunk in _chunks(lines, chunk_size):
-            pending.append(pool.submit(_parse_chunk, chunk, first_line, default_region))
+            pending.append(pool.submit(_parse_chunk, chunk, first_line, default_region, prepare))
             if len(pending) >= in_flight:
                 yield from pending.popleft().result()
         while pending:
@@ -50,5 +59,13 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[tuple[int, str]]:
         yield first_line, "\n".join(chunk)
 
 
-def _parse_chunk(text: str, first_line: int, region: str | None) -> list[ParsedLine]:
-    return list(iter_jsonl(text.split("\n"), default_region=region, first_line=first_line))
+def _parse_chunk(
+    text: str, first_line: int, region: str | None, prepare: Callable[[Record], Any] | None
+) -> list[ParsedLine]:
+    parsed = iter_jsonl(text.split("\n"), default_region=region, first_line=first_line)
+    if prepare is None:
+        return list(parsed)
+    return [
+        ParsedLine(line.line, line.record, None, prepare(line.record)) if line.record else line
+        for line in parsed
+    ]

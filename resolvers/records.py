@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from graph.model import pickled_by_fields, quick_init
 from resolvers.identifiers import (
@@ -343,6 +343,9 @@ class ParsedLine:
     line: int
     record: Record | None
     error: str | None
+    # What the consumer asked the parsing process to make of the record
+    # (`iter_jsonl_parallel`'s `prepare`), if it did.
+    prepared: Any = None
 
 
 def _parsed(obj: object, line: int, default_region: str | None) -> ParsedLine:

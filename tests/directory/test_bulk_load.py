@@ -4,6 +4,7 @@ in one batch run; a graph with records gets the same through statements."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from directory.demo_data import generate_large_with_truth
-from directory.ingest import IngestReport, ingest_lines
+from directory.ingest import IngestReport, ingest_lines, record_for_bulk_load
 from directory.settings import Settings
 from graph import falkordb_bulk
 from graph.backend import Statement
@@ -23,6 +24,7 @@ from graph.store import RECORDS_CHANGED_AT, GraphWriter, RecordLoad
 from resolvers import batch
 from resolvers.batch import BatchReport, read_all, record_features, resolve_all
 from resolvers.features import Features
+from resolvers.parallel import iter_jsonl_parallel
 from resolvers.records import iter_json_array_items
 from tests.conftest import fresh_embedded_graph
 from tests.helpers import load, rec
@@ -42,8 +44,20 @@ _STORED = Statement(
 _MOMENTS = {"ingested_at", "updated_at", "first_seen", "last_seen"}  # when it was written
 
 
-def _bulk(writer: GraphWriter, records: list[dict[str, Any]], settings: Settings) -> IngestReport:
-    parsed = iter_json_array_items(records, default_region=settings.default_region)
+def _bulk(
+    writer: GraphWriter, records: list[dict[str, Any]], settings: Settings, *, beside: bool = False
+) -> IngestReport:
+    """A bulk load of `records`; `beside`: as JSON lines, which the parsing
+    processes also encode for the load (as `directory ingest --bulk` has them)."""
+    region = settings.default_region
+    if not beside:
+        parsed = list(iter_json_array_items(records, default_region=region))
+    else:
+        lines = [json.dumps(record) for record in records]
+        parsed = list(iter_jsonl_parallel(
+            lines, default_region=region, chunk_size=4, prepare=record_for_bulk_load
+        ))  # fmt: skip
+        assert all(line.prepared for line in parsed if line.record)
     return ingest_lines(writer, parsed, settings=settings, origin="bulk", resolve_now=False)
 
 
@@ -102,6 +116,7 @@ def query_bytes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     return size
 
 
+@pytest.mark.parametrize("beside", [False, True], ids=["encoded-here", "encoded-beside"])
 def test_a_bulk_load_stores_what_ingest_stores(
     falkor: GraphWriter,
     other: GraphWriter,
@@ -109,10 +124,11 @@ def test_a_bulk_load_stores_what_ingest_stores(
     *,
     caplog: pytest.LogCaptureFixture,
     query_bytes: int,
+    beside: bool,
 ) -> None:
     records = _records()
     with caplog.at_level(logging.DEBUG, logger="graph"):
-        report = _bulk(falkor, records, settings)
+        report = _bulk(falkor, records, settings, beside=beside)
     queries = sum("query bulk took" in message for message in caplog.messages)  # GRAPH.BULK
     assert queries == 1 if query_bytes > 2000 else queries > 5
     assert (report.read, report.created, report.updated) == (len(records), len(records) - 3, 3)
