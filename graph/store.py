@@ -66,10 +66,11 @@ _LINK_GROUP = (
 )
 
 
-# What a record row (see `GraphWriter.upsert_records`) stores on its node.
+# What a record row (see `GraphWriter.upsert_records`) stores on its node
+# (its attributes as JSON text).
 _RECORD_TEXTS = ("key", "source", "source_id", "kind", "observed_at", "name", "search_name",
-                 "text")  # fmt: skip
-_RECORD_FIELDS = (*_RECORD_TEXTS, "topics", "attributes")
+                 "text", "attributes")  # fmt: skip
+_RECORD_FIELDS = (*_RECORD_TEXTS, "topics")
 _IDENTIFIER_FIELDS = ("key", "type", "value", "strength")
 _PAGE_OF_IDS = 100_000
 _NAMES_KEPT = 64  # per identifier, as many as resolution samples (at least)
@@ -78,7 +79,7 @@ _NAMES_KEPT = 64  # per identifier, as many as resolution samples (at least)
 # A record as a bulk load adds it (`record_for_load`): its key, its name, its
 # node's properties but the load's stamps, and per identifier its key, its
 # node's properties, whether it links records, and its edge's `seen_at`.
-# Plain tuples: the parsing process makes them, and they cross cheaply.
+# Plain tuples: the parsing processes make them, and they cross cheaply.
 IdentifierForLoad = tuple[str, bytes, bool, bytes]
 RecordForLoad = tuple[str, str | None, bytes, tuple[IdentifierForLoad, ...]]
 _NOT_GENERIC = value_bytes(False)
@@ -88,8 +89,7 @@ def record_for_load(row: Mapping[str, Any]) -> RecordForLoad:
     """A record row (`GraphWriter.upsert_records`) encoded for `RecordLoad.add`:
     all of it but what the load adds (its time). Most of a bulk load's
     encoding, done beside it (`resolvers.parallel`)."""
-    texts = texts_bytes([row[f] for f in _RECORD_TEXTS])
-    properties = texts + value_bytes(row["topics"]) + texts_bytes([row["attributes"]])
+    properties = texts_bytes([row[f] for f in _RECORD_TEXTS]) + value_bytes(row["topics"])
     identifiers = tuple(
         (ident["key"], texts_bytes([ident[f] for f in _IDENTIFIER_FIELDS]) + _NOT_GENERIC,
          ident["strength"] in LINKING_STRENGTHS, value_bytes(ident["seen_at"]))

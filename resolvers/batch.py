@@ -672,11 +672,11 @@ def _write_profiles(
     progress: Progress,
     in_bulk: ResolutionLoad | None,
 ) -> None:
-    assignment = assign_ids(found, mint_profile_ids)
     report.profiles_after = len(found)
-    if in_bulk is not None:
-        _profiles_in_bulk(in_bulk, found, assignment.profile_ids, source_rank, progress)
+    if in_bulk is not None:  # no profile yet: each is new (`assign_ids` reads every record)
+        _profiles_in_bulk(in_bulk, found, mint_profile_ids(len(found)), source_rank, progress)
         return
+    assignment = assign_ids(found, mint_profile_ids)
     previous = {row.key: row.link for row in rows if row.link is not None}
     before: dict[str, set[str]] = {}
     for row in rows:

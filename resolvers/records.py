@@ -280,6 +280,8 @@ def _storable(record: Record) -> Record:
     """The record, unless a text holds a NUL character (JSON's \\u0000: it
     ends a string in the graph's engines) or half of a UTF-16 pair (JSON's
     \\ud800, alone: it cannot be encoded at all)."""
+    if _plain_text(record):  # nearly every record: no field to name
+        return record
     texts = [("source", record.source), ("source_id", record.source_id),
              ("name", record.name), ("text", record.text)]  # fmt: skip
     texts += [(f"attributes.{k}", f"{k}{v}") for k, v in record.attributes.items()]
@@ -296,6 +298,25 @@ def _storable(record: Record) -> Record:
                     field, "holds a lone surrogate (\\ud800 to \\udfff): not text"
                 ) from None
     return record
+
+
+def _plain_text(record: Record) -> bool:
+    """Whether all of the record's texts, joined, are free of both (a
+    surrogate stays alone when joined: each one fails to encode)."""
+    whole = "".join([
+        record.source, record.source_id, record.name or "", record.text or "",
+        *record.attributes, *record.attributes.values(), *record.topics,
+        *(identifier.value for identifier in record.identifiers),
+    ])  # fmt: skip
+    if "\x00" in whole:
+        return False
+    if whole.isascii():
+        return True
+    try:
+        whole.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def record_to_json(record: Record) -> dict[str, object]:
