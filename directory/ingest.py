@@ -262,8 +262,8 @@ class Batch:
     ) -> Batch:
         """Sort a chunk of parsed lines into records to write and rejections;
         `prepare` None: for a bulk load (records for `RecordLoad.add`: made by
-        the parsing process, if it was asked to, `record_for_bulk_load`)."""
-        latest: dict[str, tuple[Record, Any]] = {}  # with what the parsing process made of it
+        the parsing processes, if they were asked to, `record_for_bulk_load`)."""
+        latest: dict[str, tuple[Record, Any]] = {}  # with what the parsing processes made of it
         rejected = []
         for line in parsed:
             if line.record is None:

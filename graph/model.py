@@ -51,7 +51,7 @@ def quick_init(cls: type[T]) -> type[T]:
 def pickled_by_fields(cls: type[T]) -> type[T]:
     """Pickle a frozen slotted dataclass as a call with its fields' values. Its
     own pickling sets each field through `object.__setattr__` on the way back:
-    records handed over by the parsing process of a bulk load took about
+    records handed over by the parsing processes of a bulk load took about
     twice as long to pickle and a third longer to unpickle."""
     names = cls.__slots__  # type: ignore[attr-defined]
     assert len(names) > 1, "attrgetter gives one field alone, not in a tuple"

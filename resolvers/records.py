@@ -364,7 +364,7 @@ class ParsedLine:
     line: int
     record: Record | None
     error: str | None
-    # What the consumer asked the parsing process to make of the record
+    # What the consumer asked the parsing processes to make of the record
     # (`iter_jsonl_parallel`'s `prepare`), if it did.
     prepared: Any = None
 

@@ -347,7 +347,7 @@ def test_jsonl_first_line_offsets_numbers() -> None:
 
 @pytest.mark.parametrize("ending", ["\n", "\r\n"])
 def test_jsonl_parsed_in_a_worker_process_as_here(ending: str) -> None:
-    """Lines go to the parsing process joined by chunks: each keeps its number,
+    """Lines go to the parsing processes joined by chunks: each keeps its number,
     whatever the line endings, the last line with or without one."""
     lines = [line + ending for line in JSONL] + [json.dumps(base(source_id="C-7"))]
     here = list(iter_jsonl(lines))
@@ -361,7 +361,7 @@ def test_jsonl_parsed_in_a_worker_process_as_here(ending: str) -> None:
 
 
 def test_parsed_records_pickle_as_they_were() -> None:
-    """They cross from the parsing process pickled by their fields."""
+    """They cross from the parsing processes pickled by their fields."""
     seen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     record = Record(
         "web", "s-1", "customer", seen, "Carlos F.", (Identifier("ip", "10.0.0.1", seen),),
