@@ -523,7 +523,7 @@ def _record_row(record: Record) -> dict[str, Any]:
 
 def record_for_bulk_load(record: Record) -> RecordForLoad:
     """The record as a bulk load adds it (`RecordLoad.add`); the parsing
-    process makes it (`resolvers.parallel`), where this one had no core to spare."""
+    processes make it (`resolvers.parallel`), where this one had no core to spare."""
     return record_for_load(_record_row(record))
 
 

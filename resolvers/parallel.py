@@ -66,6 +66,8 @@ def _parse_chunk(
     if prepare is None:
         return list(parsed)
     return [
-        ParsedLine(line.line, line.record, None, prepare(line.record)) if line.record else line
+        line
+        if line.record is None
+        else ParsedLine(line.line, line.record, None, prepare(line.record))
         for line in parsed
     ]
