@@ -36,7 +36,7 @@ _MAX_QUERY_BYTES = 64 << 20
 # load in 16 MB queries took longer; not measured further).
 _ADDING_QUERY_BYTES = 16 << 20
 
-_EDGES_AT_ONCE = 10_000  # `edges_between` checks a query's size after so many
+_ENTITIES_AT_ONCE = 10_000  # `edges_between` and `encoded_nodes` check a query's size after so many
 
 Send = Callable[[list[Any]], None]  # the GRAPH.BULK arguments after the graph's name
 
@@ -155,6 +155,17 @@ class BulkGraph:
         self._nodes += 1
         return node
 
+    def encoded_nodes(self, label: str, nodes: Iterable[bytes]) -> None:
+        """Nodes with their properties encoded already, whose ids are not
+        wanted here (they are read back), sending each query's worth as it fills."""
+        blob, each = self._labels[label], iter(nodes)
+        while part := list(itertools.islice(each, _ENTITIES_AT_ONCE)):
+            blob.nodes += [Node() for _ in part]
+            blob.parts += part
+            self._bytes += sum(map(len, part))
+            self._nodes += len(part)
+            self.flush_if_full()
+
     def edge(self, edge_type: str, start: Node, end: Node, values: Sequence[Any]) -> None:
         """Add an edge between two nodes (of this query or earlier ones)."""
         props = self._types[edge_type].props
@@ -176,7 +187,7 @@ class BulkGraph:
         encoded once (a million edges took 7 s one at a time through `edge`).
         Given lazily, the next are encoded while the engine takes a query in."""
         blob, each = self._types[edge_type], iter(edges)
-        while part := list(itertools.islice(each, _EDGES_AT_ONCE)):
+        while part := list(itertools.islice(each, _ENTITIES_AT_ONCE)):
             blob.packed += part
             self._bytes += sum(map(len, part))
             self._edges += len(part)

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from graph.backend import Reads, Row, Statement, T
@@ -163,11 +164,57 @@ class RecordLoad:
             carried.append(name)
 
 
+@dataclass
+class EncodedProfiles:
+    """New profiles and their records' IN edges, encoded for `GRAPH.BULK`
+    (`encode_profiles`) in whichever process made them: plain lists, which
+    pickle and unpickle cheaply. An edge's profile node id is only known once
+    the profiles are in, so its end is the profile's id until then."""
+
+    ids: list[str] = field(default_factory=list)
+    record_counts: list[int] = field(default_factory=list)
+    nodes: list[bytes] = field(default_factory=list)  # a profile node's properties
+    edge_records: list[int] = field(default_factory=list)  # the record's node id
+    edge_profiles: list[str] = field(default_factory=list)  # the profile's id
+    edge_properties: list[bytes] = field(default_factory=list)
+
+    def extend(self, more: EncodedProfiles) -> None:
+        for name, values in vars(more).items():
+            getattr(self, name).extend(values)
+
+
+def encode_profiles(
+    summaries: Sequence[ProfileSummary],
+    links: Sequence[Link],
+    *,
+    record_ids: Mapping[str, int],
+    now: str,
+) -> EncodedProfiles:
+    """New profiles, as `apply_resolution` creates them, and the links of
+    their records (`record_ids`: the records' node ids, by key)."""
+    stamps = value_bytes(now) * 2  # created and updated
+    stamp = value_bytes(now)
+    alone = value_bytes(None) * 2 + stamp  # no via, no via record: most links
+    rules = {rule: value_bytes(rule) for rule in {link.rule for link in links}}
+    return EncodedProfiles(
+        [s.id for s in summaries],
+        [s.record_count for s in summaries],
+        [texts_bytes([s.id, s.kind, s.display_name]) + value_bytes(s.record_count) + stamps
+         for s in summaries],
+        [record_ids[link.record] for link in links],
+        [link.profile_id for link in links],
+        [rules[link.rule] + (alone if link.via is None and link.via_record is None
+                             else value_bytes(link.via) + value_bytes(link.via_record) + stamp)
+         for link in links],
+    )  # fmt: skip
+
+
 class ResolutionLoad:
     """A first resolution added to the graph in bulk (`GraphWriter.resolution_in_bulk`):
     profiles and the records' links to them, as `apply_resolution` creates
     them, and the match edges, as `add_match_edges` stores them. The profiles
-    go first; their ids are read back, then the edges go."""
+    and the match edges go first; the profiles' ids are read back, then the
+    records' edges to them go."""
 
     def __init__(
         self,
@@ -176,15 +223,14 @@ class ResolutionLoad:
         *,
         model: str,
         now: str,
-        record_ids: Mapping[str, int] | None,
+        record_ids: Mapping[str, int],
     ) -> None:
         self._writer, self._bulk, self.model, self.now = writer, bulk, model, now
-        self._record_ids = record_ids
+        self.record_ids = record_ids
         bulk.label("Profile", ["id", "kind", "display_name", "record_count", "created_at",
                                "updated_at"])  # fmt: skip
-        self._links: list[Link] = []
         self._matches: list[tuple[str, MatchEdge]] = []
-        self._records_in: dict[str, int] = {}  # profile id -> its record count
+        self._in = EncodedProfiles()  # the profiles' nodes are sent as they come
         self._edges: BulkGraph | None = None
 
     def match_edges(self, links: Sequence[MatchEdge], review: Sequence[MatchEdge]) -> None:
@@ -192,37 +238,41 @@ class ResolutionLoad:
 
     def profiles(self, summaries: Sequence[ProfileSummary], links: Sequence[Link]) -> None:
         """New profiles and the links of their records (all of them)."""
-        stamps = value_bytes(self.now) * 2  # created and updated
-        for s in summaries:
-            texts = texts_bytes([s.id, s.kind, s.display_name])
-            self._bulk.encoded_node("Profile", texts + value_bytes(s.record_count) + stamps)
-            self._bulk.flush_if_full()
-            self._records_in[s.id] = s.record_count
-        self._links += links
+        self.add(encode_profiles(summaries, links, record_ids=self.record_ids, now=self.now))
+
+    def add(self, encoded: EncodedProfiles) -> None:
+        """`profiles`, encoded already (`encode_profiles`)."""
+        self._bulk.encoded_nodes("Profile", encoded.nodes)
+        encoded.nodes = []  # sent: only the rest is kept
+        self._in.extend(encoded)
 
     def finish(self) -> None:
+        # The match edges join records only: they go in with the profiles,
+        # encoded while the engine takes the profiles in.
+        self._match_edges_into(self._bulk)
         self._bulk.finish()
-        records = self._record_ids or self._writer.node_ids("Record", "key")
+        encoded = self._in
         profiles = self._writer.node_ids("Profile", "id")
         edges = self._edges = self._writer.backend.more_in_bulk()
         assert edges is not None  # the engine that made the profiles
         edges.edge_type("IN", ["rule", "via", "via_record", "linked_at"])
-        match = ["weight", "probability", "reason", "model", "at"]
-        edges.edge_type("MATCHED", match)
-        edges.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
-        now = value_bytes(self.now)
-        rules = {rule: value_bytes(rule) for rule in {link.rule for link in self._links}}
-        alone = value_bytes(None) * 2 + now  # no via, no via record: most links
         edges.edges_between("IN", (
-            ends_bytes(records[link.record], profiles[link.profile_id]) + rules[link.rule]
-            + (alone if link.via is None and link.via_record is None
-               else value_bytes(link.via) + value_bytes(link.via_record) + now)
-            for link in self._links
+            ends_bytes(record, profiles[profile]) + properties
+            for record, profile, properties in zip(
+                encoded.edge_records, encoded.edge_profiles, encoded.edge_properties, strict=True
+            )
         ))  # fmt: skip
-        model_now = value_bytes(self.model) + now
+        edges.finish()
+
+    def _match_edges_into(self, bulk: BulkGraph) -> None:
+        records = self.record_ids
+        match = ["weight", "probability", "reason", "model", "at"]
+        bulk.edge_type("MATCHED", match)
+        bulk.edge_type("REVIEW", [*match, "priority"])  # see `add_match_edges`
+        model_now = value_bytes(self.model) + value_bytes(self.now)
         size = self._profile_sizes()
         for label in ("MATCHED", "REVIEW"):
-            edges.edges_between(label, (
+            bulk.edges_between(label, (
                 ends_bytes(records[e.left], records[e.right])
                 + b"".join(map(value_bytes, (e.weight, e.probability, e.reason))) + model_now
                 # a review candidate's priority, as `refresh_review` sets it
@@ -230,17 +280,23 @@ class ResolutionLoad:
                    if label == "REVIEW" else b"")
                 for kind, e in self._matches if kind == label
             ))  # fmt: skip
-        edges.finish()
 
     def _profile_sizes(self) -> Callable[[str], int]:
         """The record count of a review candidate's record's profile, by the record's key."""
+        records, encoded = self.record_ids, self._in
         reviewed = {
-            key for label, e in self._matches if label == "REVIEW" for key in (e.left, e.right)
+            records[key]
+            for label, e in self._matches
+            if label == "REVIEW"
+            for key in (e.left, e.right)
         }
         profile_of = {
-            link.record: link.profile_id for link in self._links if link.record in reviewed
+            record: profile
+            for record, profile in zip(encoded.edge_records, encoded.edge_profiles, strict=True)
+            if record in reviewed
         }
-        return lambda key: self._records_in.get(profile_of.get(key, ""), 1)
+        count_of = dict(zip(encoded.ids, encoded.record_counts, strict=True))
+        return lambda key: count_of.get(profile_of.get(records[key], ""), 1)
 
     def abandon(self) -> None:
         """Wait for what is going in (the resolution failed: no query of it
@@ -393,6 +449,8 @@ class GraphWriter(JudgementStore, ExpertiseStore):
         if bulk is None or self.count_of("Profile") or self._any_match_edge():
             yield None
             return
+        if record_ids is None:
+            record_ids = self.node_ids("Record", "key")
         load = ResolutionLoad(self, bulk, model=model, now=now, record_ids=record_ids)
         try:
             yield load

@@ -30,7 +30,13 @@ import numpy as np
 import numpy.typing as npt
 
 from graph.model import Judgement, MatchEdge, MatchingRow, RecordRow
-from graph.store import RECORDS_CHANGED_AT, GraphWriter, ResolutionLoad
+from graph.store import (
+    RECORDS_CHANGED_AT,
+    EncodedProfiles,
+    GraphWriter,
+    ResolutionLoad,
+    encode_profiles,
+)
 from resolvers.blocking import Ints, Pairs, candidate_pairs
 from resolvers.bounds import Bounds, Columns
 from resolvers.deterministic import (
@@ -42,7 +48,7 @@ from resolvers.deterministic import (
     summarise,
 )
 from resolvers.features import Features, features
-from resolvers.forked import Forked, ForkedWorkError, Handover
+from resolvers.forked import Beside, Forked, ForkedWorkError, Handover
 from resolvers.match_model import (
     MatchModel,
     ModelMismatchError,
@@ -75,6 +81,7 @@ _WRITE_CLUSTERS = 2000
 # below, forking costs more than it saves.
 BESIDE_FROM = 100_000
 _FEATURES_HERE = 0.55  # of the rows' features, those this process makes (`features_of`)
+_PROFILES_HERE = 0.5  # of the records, those whose profiles this process makes
 DECIDE_BESIDE_FROM = 50_000  # scored pairs: from this many, decided in two processes (`_decided`)
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -291,15 +298,21 @@ def _write(
     records' deterministic clusters, which the links join; `loaded`: the bulk
     load that just wrote the records, if so: in bulk too, where it can)."""
     now = utc_now()
-    found = clustering.clusters((rows[p.left].key, rows[p.right].key) for p in decisions.links)
-    links, review = _match_edges(rows, decisions)
+    clustering.join_links((rows[p.left].key, rows[p.right].key) for p in decisions.links)
+    groups = clustering.ordered_groups()
+    report.profiles_after = len(groups)
     with _in_bulk(writer, loaded, model=model, now=now) as load:
         if load is None:  # every MATCHED and REVIEW edge replaced by these
+            links, review = _match_edges(rows, decisions)
             writer.replace_match_edges(links, review, model=model, now=now)
+            found = [clustering.cluster_of(keys) for keys in groups]
+            _write_profiles(writer, found, rows=plain, source_rank=source_rank, now=now,
+                            report=report, progress=progress)  # fmt: skip
         else:
-            load.match_edges(links, review)
-        _write_profiles(writer, found, rows=plain, source_rank=source_rank, now=now,
-                        report=report, progress=progress, in_bulk=load)  # fmt: skip
+            with _BulkProfiles(load, clustering, groups, source_rank) as profiles:
+                links, review = _match_edges(rows, decisions)  # while a copy makes profiles
+                load.match_edges(links, review)
+                found = profiles.write(progress)
     # Written in bulk: the priorities are set, and a graph built in bulk holds
     # no judgements to mark (the refresh took 2 s a million).
     if load is None or writer.any_judgements():
@@ -610,25 +623,13 @@ def features_of(rows: Sequence[MatchingRow]) -> list[Features]:
         return [record_features(row) for row in rows]
     # The copy also pickles its part: this share has both sides end together.
     here = int(len(rows) * _FEATURES_HERE)
-    try:
-        forked = Forked(partial(_pickled_features, rows, here))
-    except OSError as error:
-        log.warning("could not fork to make the features (%s): making them here", error)
-        return [record_features(row) for row in rows]
-    with forked:
+    with Beside(partial(_features_from, rows, here), what="the features") as theirs:
         made = [record_features(row) for row in rows[:here]]
-        try:
-            (pickled,) = forked.result()
-        except ForkedWorkError as error:
-            log.warning("%s; making the features here", error)
-            return made + [record_features(row) for row in rows[here:]]
-    theirs: list[Features] = pickle.loads(pickled.data)  # noqa: S301 - our own copy made it
-    return made + theirs
+        return made + theirs.result()
 
 
-def _pickled_features(rows: Sequence[MatchingRow], start: int) -> list[npt.NDArray[np.uint8]]:
-    made = [record_features(row) for row in rows[start:]]
-    return [np.frombuffer(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL), dtype=np.uint8)]
+def _features_from(rows: Sequence[MatchingRow], start: int) -> list[Features]:
+    return [record_features(row) for row in rows[start:]]
 
 
 def record_features(row: MatchingRow) -> Features:
@@ -670,12 +671,7 @@ def _write_profiles(
     now: str,
     report: BatchReport,
     progress: Progress,
-    in_bulk: ResolutionLoad | None,
 ) -> None:
-    report.profiles_after = len(found)
-    if in_bulk is not None:  # no profile yet: each is new (`assign_ids` reads every record)
-        _profiles_in_bulk(in_bulk, found, mint_profile_ids(len(found)), source_rank, progress)
-        return
     assignment = assign_ids(found, mint_profile_ids)
     previous = {row.key: row.link for row in rows if row.link is not None}
     before: dict[str, set[str]] = {}
@@ -703,22 +699,81 @@ def _write_profiles(
         progress("write", min(start + _WRITE_CLUSTERS, len(found)), len(found))
 
 
-def _profiles_in_bulk(
-    load: ResolutionLoad,
-    found: Sequence[Cluster],
-    ids: Sequence[str],
-    source_rank: Callable[[str], int],
-    progress: Progress,
-) -> None:
+class _BulkProfiles:
     """`_write_profiles` of a first resolution, in bulk: every profile and
     link is new, so nothing is compared with what was stored (no lineage,
-    merge or split to count)."""
-    for start in range(0, len(found), _WRITE_CLUSTERS):
-        part = slice(start, start + _WRITE_CLUSTERS)
-        chunk, named = found[part], ids[part]
-        summaries = [summarise(c, pid, source_rank) for c, pid in zip(chunk, named, strict=True)]
-        load.profiles(summaries, cluster_links(chunk, named))
-        progress("write", min(start + _WRITE_CLUSTERS, len(found)), len(found))
+    merge or split to count), and their ids are minted directly. For a large
+    set a forked copy makes and encodes the last part of the clusters, from
+    the start: on one core this took 15 to 20 s a million, the other idle."""
+
+    def __init__(
+        self,
+        load: ResolutionLoad,
+        clustering: Clustering,
+        groups: Sequence[Sequence[str]],
+        source_rank: Callable[[str], int],
+    ) -> None:
+        self.load, self.total = load, len(groups)
+        ids = mint_profile_ids(len(groups))
+        self.encoded = partial(_encoded_profiles, clustering, groups, ids, source_rank=source_rank,
+                               record_ids=load.record_ids, now=load.now)  # fmt: skip
+        self.here = _profiles_here(groups)
+        self.beside = Beside(self._theirs, what="the profiles") if self.here < self.total else None
+
+    def _theirs(self) -> EncodedProfiles:  # in the copy: only the encoding comes back
+        return self.encoded(self.here, self.total)[1]
+
+    def __enter__(self) -> _BulkProfiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.beside is not None:
+            self.beside.close()
+
+    def write(self, progress: Progress) -> list[Cluster]:
+        """This process's part, then the copy's; the clusters made here."""
+        found: list[Cluster] = []
+        for start in range(0, self.here, _WRITE_CLUSTERS):
+            stop = min(start + _WRITE_CLUSTERS, self.here)
+            chunk, encoding = self.encoded(start, stop)
+            self.load.add(encoding)
+            found += chunk
+            progress("write", stop, self.total)
+        if self.beside is not None:
+            self.load.add(self.beside.result())
+            progress("write", self.total, self.total)
+        return found
+
+
+def _profiles_here(groups: Sequence[Sequence[str]]) -> int:
+    """How many of the groups this process makes into profiles (the rest
+    a forked copy makes): all of a small set; else the first groups, up to
+    this process's share of the records."""
+    if sum(map(len, groups)) < BESIDE_FROM or not hasattr(os, "fork"):
+        return len(groups)
+    sizes = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    records = np.cumsum(sizes)
+    return int(np.searchsorted(records, records[-1] * _PROFILES_HERE))
+
+
+def _encoded_profiles(
+    clustering: Clustering,
+    groups: Sequence[Sequence[str]],
+    ids: Sequence[str],
+    start: int,
+    stop: int,
+    *,
+    source_rank: Callable[[str], int],
+    record_ids: Mapping[str, int],
+    now: str,
+) -> tuple[list[Cluster], EncodedProfiles]:
+    """Groups `start` to `stop`: their clusters, and their profiles encoded
+    for `ResolutionLoad`."""
+    found = [clustering.cluster_of(keys) for keys in groups[start:stop]]
+    named = ids[start:stop]
+    summaries = [summarise(c, pid, source_rank) for c, pid in zip(found, named, strict=True)]
+    links = cluster_links(found, named)
+    return found, encode_profiles(summaries, links, record_ids=record_ids, now=now)
 
 
 class _Clock:

@@ -88,8 +88,14 @@ class Clustering:
 
     def clusters(self, links: Iterable[tuple[str, str]] = ()) -> list[Cluster]:
         """The clusters, with these probabilistic links between records joined
-        too (as if the records carried them; a link to another record is left
-        out); once: it joins the groups, which `members` then shows."""
+        too (`join_links`), in `ordered_groups`' order."""
+        self.join_links(links)
+        return [self.cluster_of(keys) for keys in self.ordered_groups()]
+
+    def join_links(self, links: Iterable[tuple[str, str]]) -> None:
+        """Join these probabilistic links between records too (as if the
+        records carried them; a link to another record is left out); once: it
+        joins the groups, which `members` then shows."""
         added: dict[str, set[str]] = defaultdict(set)
         for a, b in links:
             if a not in self._by_key or b not in self._by_key:
@@ -99,20 +105,32 @@ class Clustering:
         for key, others in added.items():
             self._ways.partners[key] |= others
         _join_partners(self._groups, added)
-        by_key, ways, rank = self._by_key, self._ways, self._rank
-        result, first = [], []  # the clusters, and the place of each one's oldest record
+
+    def ordered_groups(self) -> list[list[str]]:
+        """Each group's keys, oldest record first; the groups in the order of
+        their oldest records (the order of the clusters)."""
+        rank = self._rank
+        ordered, first = [], []  # the groups, and the place of each one's oldest record
         for key, members in self._groups.groups():
-            if members is None:  # most: alone, its own seed
-                result.append(Cluster((by_key[key],), {key: _SEEDED}))
+            if members is None:  # most: alone
+                ordered.append([key])
                 first.append(rank[key])
-                continue
-            ordered = [by_key[k] for k in sorted(members, key=rank.__getitem__)]
-            seeds = [r.key for r in ordered if r.link and r.link.rule == RULE_SEED]
-            root = seeds[0] if seeds else ordered[0].key  # of merged profiles, the oldest seed
-            tree = _spanning_tree(root, set(members), by_key=by_key, ways=ways, same=self._same)
-            result.append(Cluster(tuple(ordered), tree))
-            first.append(rank[ordered[0].key])
-        return [result[i] for i in sorted(range(len(result)), key=first.__getitem__)]
+            else:
+                keys = sorted(members, key=rank.__getitem__)
+                ordered.append(keys)
+                first.append(rank[keys[0]])
+        return [ordered[i] for i in sorted(range(len(ordered)), key=first.__getitem__)]
+
+    def cluster_of(self, keys: Sequence[str]) -> Cluster:
+        """The cluster of one of `ordered_groups`' groups, with its spanning tree."""
+        by_key = self._by_key
+        if len(keys) == 1:  # most: its own seed
+            return Cluster((by_key[keys[0]],), {keys[0]: _SEEDED})
+        ordered = tuple(by_key[k] for k in keys)
+        seeds = [r.key for r in ordered if r.link and r.link.rule == RULE_SEED]
+        root = seeds[0] if seeds else keys[0]  # of merged profiles, the oldest seed
+        tree = _spanning_tree(root, set(keys), by_key=by_key, ways=self._ways, same=self._same)
+        return Cluster(ordered, tree)
 
 
 def _join_partners(groups: _Groups, partners: Mapping[str, set[str]]) -> None:

@@ -49,10 +49,14 @@ def mint_profile_ids(count: int) -> list[str]:
     """`count` new, time-ordered, never reused profile ids, in increasing order
     (the first is the oldest, as the library's one by one): ULIDs of this
     millisecond and 80 random bits, encoded all at once. One at a time, the
-    library took 3 s for a million records' profiles."""
+    library took 3 s for a million records' profiles. Sorted as numbers,
+    before they are written: sorting the texts took a third of the time."""
     stamp = np.frombuffer((time.time_ns() // 1_000_000).to_bytes(6, "big"), dtype=np.uint8)
     random = np.frombuffer(os.urandom(10 * count), dtype=np.uint8).reshape(count, 10)
-    return sorted(ulid_texts(np.hstack([np.broadcast_to(stamp, (count, 6)), random])))
+    high = random[:, :8].copy().view(">u8").ravel()  # the 80 bits as two numbers
+    low = random[:, 8:].copy().view(">u2").ravel()
+    ordered = random[np.lexsort((low, high))]
+    return ulid_texts(np.hstack([np.broadcast_to(stamp, (count, 6)), ordered]))
 
 
 def ulid_texts(raw: npt.NDArray[np.uint8]) -> list[str]:

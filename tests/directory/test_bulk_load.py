@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,6 +313,34 @@ def test_the_first_resolution_of_a_bulk_load_is_written_in_bulk_as_by_statements
         loaded=handed[0],
     )  # fmt: skip
     assert again.profiles_after == reports[0].profiles_after
+    assert _resolution(falkor) == _resolution(other)
+
+
+@pytest.mark.parametrize("copy_dies", [False, True])
+def test_profiles_made_in_a_forked_copy_are_those_made_here(
+    falkor: GraphWriter, other: GraphWriter, settings: Settings, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch, *, copy_dies: bool,
+) -> None:  # fmt: skip
+    """A large first resolution has a forked copy make and encode the last
+    part of the profiles; if it dies, they are made here."""
+    records = _once([record for record, _ in generate_large_with_truth(600)] + _records())
+    _resolved(other, settings, _bulk(other, records, settings))  # a small set: all made here
+    report = _bulk(falkor, records, settings)
+    monkeypatch.setattr(batch, "BESIDE_FROM", 2)
+    here, encoded, made_here = os.getpid(), batch._encoded_profiles, []
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != here and copy_dies:
+            os._exit(3)
+        if os.getpid() == here:
+            made_here.append(args[4] - args[3])  # how many groups
+        return encoded(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_encoded_profiles", spied)
+    resolved = _resolved(falkor, settings, report)
+    assert ("making the profiles here" in caplog.text) == copy_dies
+    made = sum(made_here)
+    assert made == resolved.profiles_after if copy_dies else 0 < made < resolved.profiles_after
     assert _resolution(falkor) == _resolution(other)
 
 
