@@ -104,7 +104,12 @@ class Clustering:
             added[b].add(a)
         for key, others in added.items():
             self._ways.partners[key] |= others
-        _join_partners(self._groups, added)
+        if self._groups.refuses:
+            _join_partners(self._groups, added)
+        else:  # every join is made: in any order, the same groups (sorting took a second)
+            for key, others in added.items():
+                for other in others:
+                    self._groups.join(key, other)
 
     def ordered_groups(self) -> list[list[str]]:
         """Each group's keys, oldest record first; the groups in the order of
@@ -126,7 +131,7 @@ class Clustering:
         by_key = self._by_key
         if len(keys) == 1:  # most: its own seed
             return Cluster((by_key[keys[0]],), {keys[0]: _SEEDED})
-        ordered = tuple(by_key[k] for k in keys)
+        ordered = tuple(map(by_key.__getitem__, keys))
         seeds = [r.key for r in ordered if r.link and r.link.rule == RULE_SEED]
         root = seeds[0] if seeds else keys[0]  # of merged profiles, the oldest seed
         tree = _spanning_tree(root, set(keys), by_key=by_key, ways=self._ways, same=self._same)
@@ -207,6 +212,7 @@ class _Groups:
         # Per group's root, in the order of the keys: its keys, None for itself alone.
         self._members: dict[str, list[str] | None] = dict.fromkeys(by_key)
         self._apart = apart
+        self.refuses = bool(apart)  # a join may be refused: the order of joins matters
 
     def find(self, key: str) -> str:
         parent = self._parent
@@ -262,7 +268,7 @@ class _Groups:
 
     def join_all(self, keys: Sequence[str]) -> None:
         """Join records sharing a value: each to the first earlier group that accepts it."""
-        if not self._apart:  # every join is made: the same joins, without the roots' list
+        if not self.refuses:  # every join is made: the same joins, without the roots' list
             for key in keys[1:]:
                 self.join(keys[0], key)
             return
@@ -414,10 +420,12 @@ def summarise(
         (record,) = cluster.records
         kind = "employee" if record.kind == "employee" else "customer"
         return ProfileSummary(profile_id, kind, record.name or None, 1)
-    newest_first = sorted(
-        (r for r in cluster.records if r.name), key=lambda r: r.observed_at or "", reverse=True
-    )
-    # min() keeps the first of equals, so the newest name wins within a source rank.
-    best = min(newest_first, key=lambda r: source_rank(r.source), default=None)
+    best, best_rank = None, 0  # of equals, the first record keeps it
+    for record in cluster.records:
+        if record.name:
+            rank = source_rank(record.source)
+            newer = (record.observed_at or "") > (best.observed_at or "") if best else True
+            if best is None or rank < best_rank or (rank == best_rank and newer):
+                best, best_rank = record, rank
     kind = "employee" if any(r.kind == "employee" for r in cluster.records) else "customer"
     return ProfileSummary(profile_id, kind, best.name if best else None, len(cluster.records))

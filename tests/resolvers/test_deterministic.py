@@ -11,13 +11,15 @@ from itertools import count
 import numpy as np
 from ulid import ULID
 
-from graph.model import Judgement, Link, RecordRow
+from graph.model import Judgement, Link, ProfileSummary, RecordRow
 from resolvers.deterministic import (
+    Cluster,
     Clustering,
     assign_ids,
     changed_links,
     cluster_members,
     clusters,
+    summarise,
 )
 from resolvers.online import mint_profile_ids, ulid_texts
 
@@ -126,3 +128,40 @@ def test_clusters_joined_after_the_deterministic_ones_are_the_same() -> None:
     assert sorted(sorted(r.key for r in c.records) for c in found) == [
         ["a", "b"], ["c"], ["d", "e", "h", "i"], ["f", "g"],
     ]  # fmt: skip
+
+
+def test_links_joined_in_any_order_without_judgements_make_the_same_clusters() -> None:
+    """With no judgement to refuse a join, the links are joined unsorted."""
+    plain = [row(f"r{i:02d}", f"e:{i // 3}") for i in range(30)]
+    matched = {"r00": ("r29", "r14"), "r17": ("r03",), "r28": ("r05", "r00"), "r11": ("r26",)}
+    linked = [replace(r, matched=matched.get(r.key, ())) for r in plain]
+    pairs = [(key, other) for key, others in reversed(matched.items()) for other in others]
+    found = Clustering(plain).clusters(pairs)
+    expected = clusters(linked)
+
+    def keys(found: list[Cluster]) -> list[tuple[list[str], object]]:
+        return [([r.key for r in c.records], c.links) for c in found]
+
+    assert keys(found) == keys(expected)
+    assert len(found) == 5  # ten by email, five of them joined by links, two by one
+
+
+def test_the_display_name_comes_from_the_most_trusted_source_then_the_newest() -> None:
+    def named(key: str, source: str, name: str | None, at: str | None) -> RecordRow:
+        return replace(row(key, at=at), source=source, name=name)
+
+    rank = {"crm": 0, "helpdesk": 1}.__getitem__
+    members = [
+        named("a", "helpdesk", "Newest Helpdesk", "2026-03-01"),
+        named("b", "crm", "Old Crm", "2026-01-01"),
+        named("c", "crm", "New Crm", "2026-02-01"),
+        named("d", "crm", "Tied Crm", "2026-02-01"),  # as new as c: c came first
+        named("e", "crm", None, "2026-04-01"),  # no name: no say
+        named("f", "crm", "Undated Crm", None),
+    ]
+    cluster = Cluster(tuple(members), {})
+    assert summarise(cluster, "p", rank) == ProfileSummary("p", "customer", "New Crm", 6)
+    nameless = Cluster((members[4],), {})
+    assert summarise(nameless, "p", rank).display_name is None
+    helpdesk_only = Cluster((members[0], members[4]), {})
+    assert summarise(helpdesk_only, "p", rank).display_name == "Newest Helpdesk"
