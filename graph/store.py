@@ -236,12 +236,9 @@ class ResolutionLoad:
     def match_edges(self, links: Sequence[MatchEdge], review: Sequence[MatchEdge]) -> None:
         self._matches += [("MATCHED", e) for e in links] + [("REVIEW", e) for e in review]
 
-    def profiles(self, summaries: Sequence[ProfileSummary], links: Sequence[Link]) -> None:
-        """New profiles and the links of their records (all of them)."""
-        self.add(encode_profiles(summaries, links, record_ids=self.record_ids, now=self.now))
-
     def add(self, encoded: EncodedProfiles) -> None:
-        """`profiles`, encoded already (`encode_profiles`)."""
+        """New profiles and the links of their records (all of them), encoded
+        (`encode_profiles`)."""
         self._bulk.encoded_nodes("Profile", encoded.nodes)
         encoded.nodes = []  # sent: only the rest is kept
         self._in.extend(encoded)
