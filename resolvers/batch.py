@@ -749,10 +749,9 @@ def _profiles_here(groups: Sequence[Sequence[str]]) -> int:
     """How many of the groups this process makes into profiles (the rest
     a forked copy makes): all of a small set; else the first groups, up to
     this process's share of the records."""
-    if sum(map(len, groups)) < BESIDE_FROM or not hasattr(os, "fork"):
+    records = np.cumsum(np.fromiter(map(len, groups), dtype=np.int64, count=len(groups)))
+    if not len(records) or records[-1] < BESIDE_FROM or not hasattr(os, "fork"):
         return len(groups)
-    sizes = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
-    records = np.cumsum(sizes)
     return int(np.searchsorted(records, records[-1] * _PROFILES_HERE))
 
 
